@@ -1,0 +1,121 @@
+import { HTTPException } from 'hono/http-exception'
+import { cors } from 'hono/cors'
+import { requestId } from 'hono/request-id'
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose'
+import { ConfigError, type Config } from './config'
+import type { Database } from './db/database'
+import { AppError, problemResponse, type ErrorCode } from './errors'
+import { createRouter } from './lib/create-router'
+import { createIdGenerator, type IdGenerator } from './lib/ids'
+import { createLogger, type Logger } from './lib/logger'
+import { requireAuth } from './middleware/auth'
+import { jsonBody } from './middleware/json-body'
+import { requestLogger } from './middleware/request-logger'
+import { apiKeysRouter } from './routes/api-keys/api-keys.index'
+import { authRouter } from './routes/auth/auth.index'
+import { docsRouter } from './routes/docs'
+import { healthRouter } from './routes/health/health.index'
+import { meRouter } from './routes/me/me.index'
+import { workspacesRouter } from './routes/workspaces/workspaces.index'
+import type { Services } from './types'
+
+export interface AppDependencies {
+  config: Config
+  db: Database
+  logger?: Logger
+  now?: () => Date
+  newId?: IdGenerator
+  /** Overrides the JWKS fetched from OIDC_JWKS_URL (tests use a local key set). */
+  oidcKeys?: JWTVerifyGetKey
+}
+
+const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
+const TURN_PATH = /^\/v1\/conversations\/[^/]+\/messages\/?$/
+
+const httpStatusCodes: Partial<Record<number, ErrorCode>> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+}
+
+export function buildServices(deps: AppDependencies): Services {
+  const { config } = deps
+  const secret = config.JWT_SECRET
+  if (!secret) throw new ConfigError('Invalid configuration:\n  JWT_SECRET: is required (the entry generates one in development)')
+  const jwksUrl = config.OIDC_JWKS_URL ?? (config.OIDC_ISSUER ? `${config.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json` : null)
+  return {
+    config: { ...config, JWT_SECRET: secret },
+    db: deps.db,
+    logger: deps.logger ?? createLogger(config.LOG_LEVEL),
+    newId: deps.newId ?? createIdGenerator(),
+    now: deps.now ?? (() => new Date()),
+    oidcKeys: deps.oidcKeys ?? (jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : null),
+  }
+}
+
+export function createApp(deps: AppDependencies) {
+  const services = buildServices(deps)
+  const { config } = services
+  const app = createRouter()
+
+  app.use('*', requestId({ generator: () => services.newId('req') }))
+  app.use('*', async (c, next) => {
+    c.set('services', services)
+    await next()
+  })
+  app.use('*', requestLogger)
+  app.use(
+    '*',
+    cors({
+      origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : '*',
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'X-Request-Id'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After'],
+      maxAge: 600,
+    }),
+  )
+  app.use('/v1/*', jsonBody((path) => (TURN_PATH.test(path) ? config.MAX_TURN_BODY_BYTES : config.MAX_BODY_BYTES)))
+  app.use('/v1/*', async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : requireAuth(c, next)))
+
+  const routes = app
+    .route('/', healthRouter)
+    .route('/', authRouter)
+    .route('/', meRouter)
+    .route('/', apiKeysRouter)
+    .route('/', workspacesRouter)
+    .route('/', docsRouter)
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An access token (JWT) from /v1/auth/login, or an API key (sk_...)',
+  })
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'EdgeChat API',
+      version: '1.0.0',
+      description: 'Edge-first chat API for Amazon Bedrock. Errors are RFC 9457 application/problem+json with a stable `code`.',
+    },
+  })
+
+  app.notFound((c) => problemResponse(c, new AppError('not_found', `No route for ${c.req.method} ${c.req.path}`)))
+  app.onError((error, c) => {
+    if (error instanceof AppError) return problemResponse(c, error)
+    if (error instanceof HTTPException) {
+      const code = httpStatusCodes[error.status] ?? 'internal'
+      return problemResponse(c, new AppError(code, error.status < 500 ? error.message : undefined))
+    }
+    services.logger.error('unhandled error', {
+      requestId: c.var.requestId,
+      error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+    })
+    return problemResponse(c, new AppError('internal', 'An unexpected error occurred'))
+  })
+
+  return routes
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,73 @@
+import { z } from 'zod'
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim())
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `expected seconds or a duration like 15m, 12h, 30d; got "${value}"` })
+        return z.NEVER
+      }
+      const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd']
+      return Number(match[1]) * unit
+    })
+    .pipe(z.number().int().positive())
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => ['true', '1', 'yes'].includes(value))
+
+const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+
+const list = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean))
+
+export const ConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+    DATABASE_URL: z.string().min(1).default('file:./data/edgechat.db'),
+    DATABASE_AUTH_TOKEN: z.string().optional(),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    ACCESS_TOKEN_TTL: duration('15m'),
+    REFRESH_TOKEN_TTL: duration('30d'),
+    ALLOW_REGISTRATION: boolean(true),
+    OIDC_ISSUER: z.url().optional(),
+    OIDC_AUDIENCE: z.string().min(1).optional(),
+    OIDC_JWKS_URL: z.url().optional(),
+    CORS_ORIGINS: list,
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    MAX_BODY_BYTES: bytes(1024 * 1024),
+    MAX_TURN_BODY_BYTES: bytes(25 * 1024 * 1024),
+  })
+  .superRefine((config, ctx) => {
+    if (config.NODE_ENV === 'production' && !config.JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' })
+    }
+    if (config.OIDC_ISSUER && !config.OIDC_AUDIENCE) {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_AUDIENCE'], message: 'is required when OIDC_ISSUER is set' })
+    }
+  })
+
+export type Config = z.infer<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Parses configuration from string variables (process.env, Worker vars). Fails closed, naming every bad variable. */
+export function parseConfig(source: Record<string, unknown>): Config {
+  const strings = Object.fromEntries(
+    Object.entries(source).filter(([, value]) => typeof value === 'string' && value !== ''),
+  )
+  const result = ConfigSchema.safeParse(strings)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`)
+  throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`)
+}

@@ -1,0 +1,30 @@
+import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core'
+import { users } from './users'
+import { workspaces } from './workspaces'
+
+export const conversations = sqliteTable(
+  'conversations',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    assistantId: text('assistant_id'),
+    title: text('title'),
+    modelId: text('model_id'),
+    systemPrompt: text('system_prompt'),
+    visibility: text('visibility', { enum: ['private', 'workspace'] }).notNull().default('private'),
+    archived: integer('archived', { mode: 'boolean' }).notNull().default(false),
+    activeGenerationId: text('active_generation_id'),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [
+    index('conversations_workspace_activity_idx').on(table.workspaceId, table.updatedAt, table.id),
+    index('conversations_user_activity_idx').on(table.userId, table.updatedAt, table.id),
+  ],
+)

@@ -1,0 +1,16 @@
+import { ConfigError } from '../config'
+import { createLocalServer } from './local'
+
+const started = await createLocalServer(process.env).catch((error: unknown) => {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(1)
+})
+
+started.logger.info(`EdgeChat listening on http://localhost:${started.config.PORT}`, {
+  runtime: 'bun',
+  port: started.config.PORT,
+  database: started.config.DATABASE_URL,
+})
+
+export default { fetch: started.app.fetch, port: started.config.PORT }

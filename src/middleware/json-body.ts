@@ -1,0 +1,34 @@
+import { createMiddleware } from 'hono/factory'
+import { bodyLimit } from 'hono/body-limit'
+import { AppError } from '../errors'
+import type { AppEnv } from '../types'
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
+
+function hasBody(request: Request): boolean {
+  const length = request.headers.get('content-length')
+  if (length !== null) return length !== '0'
+  return request.headers.has('transfer-encoding') || request.body !== null
+}
+
+/**
+ * Request bodies are JSON (else 415) and bounded (else 413). `limitFor` picks the limit per path,
+ * so turn routes can accept inline images and documents.
+ */
+export function jsonBody(limitFor: (path: string) => number) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (!BODY_METHODS.has(c.req.method) || !hasBody(c.req.raw)) return next()
+    const type = c.req.header('content-type') ?? ''
+    if (!JSON_TYPE.test(type)) {
+      throw new AppError('unsupported_media_type', `Expected Content-Type: application/json, got ${type ? `"${type.slice(0, 100)}"` : 'none'}`)
+    }
+    const maxSize = limitFor(c.req.path)
+    return bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new AppError('payload_too_large', `Request body exceeds ${maxSize} bytes`)
+      },
+    })(c, next)
+  })
+}

@@ -1,0 +1,34 @@
+import { sql } from 'drizzle-orm'
+import { AppError, problemResponse } from '../../errors'
+import type { AppRouteHandler, Services } from '../../types'
+import type * as routes from './health.routes'
+
+type Check = { status: 'ok' | 'error'; latencyMs?: number; message?: string }
+
+/** Runs one probe; the failure's details go to the log, never into the response. */
+async function timed(services: Services, name: string, probe: () => Promise<unknown>): Promise<Check> {
+  const started = performance.now()
+  try {
+    await probe()
+    return { status: 'ok', latencyMs: Math.round((performance.now() - started) * 10) / 10 }
+  } catch (error) {
+    services.logger.warn('readiness check failed', { check: name, error: String(error) })
+    return { status: 'error', message: `${name} is unavailable` }
+  }
+}
+
+function readinessChecks(services: Services): Record<string, () => Promise<unknown>> {
+  return { database: () => services.db.run(sql`select 1`) }
+}
+
+export const health: AppRouteHandler<typeof routes.health> = (c) => c.json({ status: 'ok' as const }, 200)
+
+export const ready: AppRouteHandler<typeof routes.ready> = async (c) => {
+  const services = c.var.services
+  const entries = Object.entries(readinessChecks(services))
+  const results = await Promise.all(entries.map(async ([name, probe]) => [name, await timed(services, name, probe)] as const))
+  const checks = Object.fromEntries(results)
+  const failing = results.filter(([, check]) => check.status !== 'ok').map(([name]) => name)
+  if (failing.length === 0) return c.json({ status: 'ok' as const, checks }, 200)
+  return problemResponse(c, new AppError('not_ready', `Not ready: ${failing.join(', ')}`, { members: { checks } })) as never
+}

@@ -1,0 +1,30 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { ProblemSchema } from '../../errors'
+import { jsonContent } from '../../schemas'
+
+const tags = ['Operations']
+
+const CheckSchema = z.object({ status: z.enum(['ok', 'error']), latencyMs: z.number().optional(), message: z.string().optional() })
+const ChecksSchema = z.record(z.string(), CheckSchema)
+
+export const health = createRoute({
+  method: 'get',
+  path: '/health',
+  tags,
+  summary: 'Liveness: the process answers (no dependency is touched)',
+  responses: { 200: jsonContent(z.object({ status: z.literal('ok') }), 'Alive') },
+})
+
+export const ready = createRoute({
+  method: 'get',
+  path: '/ready',
+  tags,
+  summary: 'Readiness: each dependency answers',
+  responses: {
+    200: jsonContent(z.object({ status: z.literal('ok'), checks: ChecksSchema }).openapi('Readiness'), 'Ready'),
+    503: {
+      description: 'A dependency is not ready (not_ready)',
+      content: { 'application/problem+json': { schema: ProblemSchema.extend({ checks: ChecksSchema }) } },
+    },
+  },
+})

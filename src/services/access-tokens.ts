@@ -1,0 +1,35 @@
+import { SignJWT, jwtVerify } from 'jose'
+import type { Services } from '../types'
+
+export const TOKEN_ISSUER = 'edgechat'
+export const TOKEN_AUDIENCE = 'edgechat-api'
+
+const encoder = new TextEncoder()
+
+export async function signAccessToken(services: Services, userId: string): Promise<string> {
+  const now = Math.floor(services.now().getTime() / 1000)
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + services.config.ACCESS_TOKEN_TTL)
+    .sign(encoder.encode(services.config.JWT_SECRET))
+}
+
+/** The user id of a valid access token, or null (bad signature, `alg: none`, expired, wrong issuer or audience). */
+export async function verifyAccessToken(services: Services, token: string): Promise<string | null> {
+  try {
+    const { payload } = await jwtVerify(token, encoder.encode(services.config.JWT_SECRET), {
+      algorithms: ['HS256'],
+      issuer: TOKEN_ISSUER,
+      audience: TOKEN_AUDIENCE,
+      currentDate: services.now(),
+      requiredClaims: ['sub', 'exp'],
+    })
+    return payload.sub ?? null
+  } catch {
+    return null
+  }
+}

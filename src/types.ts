@@ -1,0 +1,37 @@
+import type { OpenAPIHono, RouteConfig, RouteHandler } from '@hono/zod-openapi'
+import type { JWTVerifyGetKey } from 'jose'
+import type { Config } from './config'
+import type { Database } from './db/database'
+import type { IdGenerator } from './lib/ids'
+import type { Logger } from './lib/logger'
+
+/** Everything a request may touch, wired by the runtime entry. */
+export interface Services {
+  config: Config & { JWT_SECRET: string }
+  db: Database
+  logger: Logger
+  newId: IdGenerator
+  now: () => Date
+  /** Key resolver for the external OIDC issuer, when one is configured. */
+  oidcKeys: JWTVerifyGetKey | null
+}
+
+export interface AuthContext {
+  userId: string
+  /** Set when the caller used an API key. */
+  apiKeyId: string | null
+  /** Set when the API key is scoped to one workspace: nothing outside it is visible. */
+  workspaceScope: string | null
+}
+
+export interface AppEnv {
+  Bindings: Record<string, unknown>
+  Variables: {
+    requestId: string
+    services: Services
+    auth: AuthContext
+  }
+}
+
+export type AppOpenAPI = OpenAPIHono<AppEnv>
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>
