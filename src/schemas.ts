@@ -22,7 +22,7 @@ export const TokenPairSchema = z
 
 export const pathId = (example: string) => z.string().min(1).max(100).openapi({ example })
 
-export const EmailSchema = z.email().max(254)
+export const EmailSchema = z.email({ pattern: z.regexes.unicodeEmail }).max(254)
 
 export const security = [{ bearerAuth: [] }]
 

@@ -1,0 +1,104 @@
+/**
+ * Cloudflare Workers entry (module worker). Configuration comes from `env` (vars and secrets carry the same
+ * names as the environment variables on Node) and is parsed once per isolate, on the first request.
+ *
+ * Storage: the D1 binding `DB`, or, without one, Turso/libsql over HTTP when DATABASE_URL is a libsql:// or
+ * https:// URL. Migrations are applied out of band (`wrangler d1 migrations apply`), never at request time.
+ *
+ * No Node built-ins and no process.env here: the bundle must run on workerd without `nodejs_compat`.
+ */
+import { createClient } from '@libsql/client/web'
+import { createApp, type App } from '../app'
+import { ConfigError, parseConfig, type Config } from '../config'
+import type { Database } from '../db/database'
+import { d1Database } from '../db/d1'
+import { libsqlDatabase } from '../db/libsql'
+import { randomSecret } from '../lib/crypto'
+import { createLogger, type Logger } from '../lib/logger'
+
+export interface WorkerEnv {
+  /** The D1 database (wrangler.toml `[[d1_databases]]` binding "DB"). */
+  DB?: D1Database
+  /** Vars and secrets: NODE_ENV, JWT_SECRET, DATABASE_URL, … (see src/config.ts). */
+  [name: string]: unknown
+}
+
+type Isolate = { ok: true; app: App } | { ok: false; error: ConfigError }
+
+const REMOTE_DATABASE_URL = /^(?:libsql|https):\/\//i
+
+/**
+ * One app per env object. workerd hands every request of an isolate the same `env`, so in practice this
+ * holds a single entry; keying by identity keeps a test that passes its own env from seeing another's app.
+ */
+const isolates = new WeakMap<object, Isolate>()
+
+/** Generated at most once per isolate when JWT_SECRET is unset outside production; tokens die with the isolate. */
+let developmentSecret: string | undefined
+
+function openDatabase(env: WorkerEnv, config: Config, logger: Logger): Database {
+  const remote = typeof env.DATABASE_URL === 'string' && REMOTE_DATABASE_URL.test(env.DATABASE_URL)
+  if (env.DB) {
+    if (remote) logger.warn('both a D1 binding "DB" and a remote DATABASE_URL are configured: using D1')
+    return d1Database(env.DB)
+  }
+  if (remote) return libsqlDatabase(createClient({ url: config.DATABASE_URL, authToken: config.DATABASE_AUTH_TOKEN }))
+  throw new ConfigError(
+    'Invalid configuration:\n  DB: no D1 binding named "DB", and DATABASE_URL is not a libsql:// or https:// URL (Workers cannot open a local SQLite file)',
+  )
+}
+
+function jwtSecret(config: Config, logger: Logger): string {
+  if (config.JWT_SECRET) return config.JWT_SECRET
+  // parseConfig already refused production without JWT_SECRET; this is development or test.
+  if (!developmentSecret) {
+    developmentSecret = randomSecret(48)
+    logger.warn('JWT_SECRET is not set: using a secret generated for this isolate. Tokens stop working when the isolate is recycled. Set the JWT_SECRET secret in production.', {
+      nodeEnv: config.NODE_ENV,
+    })
+  }
+  return developmentSecret
+}
+
+function initialize(env: WorkerEnv): Isolate {
+  try {
+    const config = parseConfig(env)
+    const logger = createLogger(config.LOG_LEVEL)
+    const db = openDatabase(env, config, logger)
+    const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger })
+    return { ok: true, app }
+  } catch (error) {
+    if (error instanceof ConfigError) return { ok: false, error }
+    throw error
+  }
+}
+
+/** A misconfigured Worker answers every request with a 500 that names the bad variables (and logs them). */
+function configErrorResponse(error: ConfigError): Response {
+  const requestId = crypto.randomUUID()
+  console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', message: error.message, requestId }))
+  const body = {
+    type: 'https://edgechat.dev/errors/internal',
+    title: 'Internal error',
+    status: 500,
+    detail: `Server misconfigured. ${error.message}`,
+    code: 'internal',
+    requestId,
+  }
+  return new Response(JSON.stringify(body), {
+    status: 500,
+    headers: { 'Content-Type': 'application/problem+json', 'X-Request-Id': requestId, 'Cache-Control': 'no-store' },
+  })
+}
+
+export default {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
+    let isolate = isolates.get(env)
+    if (!isolate) {
+      isolate = initialize(env)
+      isolates.set(env, isolate)
+    }
+    if (!isolate.ok) return configErrorResponse(isolate.error)
+    return isolate.app.fetch(request, env, ctx)
+  },
+} satisfies ExportedHandler<WorkerEnv>

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestApp, expectProblem, type TestApp } from '../helpers'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await createTestApp({ MAX_BODY_BYTES: '4096', CORS_ORIGINS: 'https://app.example.com' })
+})
+afterAll(() => t.close())
+
+describe('HTTP conventions', () => {
+  it('answers /health without touching dependencies and /ready with the database state', async () => {
+    expect(await (await t.request('GET', '/health')).json()).toEqual({ status: 'ok' })
+    const ready = await t.request('GET', '/ready')
+    expect(ready.status).toBe(200)
+    expect((await ready.json()).checks.database.status).toBe('ok')
+  })
+
+  it('reports 503 not_ready when the database is gone, without leaking details', async () => {
+    const broken = await createTestApp()
+    broken.close()
+    const problem = await expectProblem(await broken.request('GET', '/ready'), 503, 'not_ready')
+    expect(problem.checks).toEqual({ database: { status: 'error', message: 'database is unavailable' } })
+    expect((await broken.request('GET', '/health')).status).toBe(200)
+  })
+
+  it('echoes a valid X-Request-Id and replaces an invalid one', async () => {
+    const echoed = await t.request('GET', '/health', { headers: { 'x-request-id': 'abc-123_DEF' } })
+    expect(echoed.headers.get('x-request-id')).toBe('abc-123_DEF')
+    const replaced = await t.request('GET', '/health', { headers: { 'x-request-id': 'bad id<script>' } })
+    expect(replaced.headers.get('x-request-id')).toMatch(/^req_/)
+    const problem = await expectProblem(await t.request('GET', '/v1/me', { headers: { 'x-request-id': 'trace-1' } }), 401, 'unauthorized')
+    expect(problem.requestId).toBe('trace-1')
+  })
+
+  it('answers unknown routes with a 404 problem', async () => {
+    await expectProblem(await t.request('GET', '/nope'), 404, 'not_found')
+    await expectProblem(await t.request('DELETE', '/v1/auth/login'), 404, 'not_found')
+  })
+
+  it('rejects bodies over MAX_BODY_BYTES with 413, declared or streamed', async () => {
+    const big = JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(5000) })
+    await expectProblem(await t.request('POST', '/v1/auth/login', { body: big }), 413, 'payload_too_large')
+    const chunked = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(big))
+        controller.close()
+      },
+    })
+    const res = await t.app.request('/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      body: chunked,
+      duplex: 'half',
+    } as RequestInit)
+    await expectProblem(res, 413, 'payload_too_large')
+  })
+
+  it('rejects malformed JSON and non-JSON bodies', async () => {
+    for (const body of ['{', '{"email": }', 'null', '[]', '"string"', '']) {
+      await expectProblem(await t.request('POST', '/v1/auth/login', { body }), 400, 'validation_failed')
+    }
+    await expectProblem(await t.app.request('/v1/auth/login', { method: 'POST' }), 400, 'validation_failed')
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+      await expectProblem(await t.request('POST', '/v1/auth/login', { body: '{}', headers: { 'content-type': type } }), 415, 'unsupported_media_type')
+    }
+    const charset = await t.request('POST', '/v1/auth/login', {
+      body: { email: 'nobody@example.com', password: 'whatever' },
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    })
+    await expectProblem(charset, 401, 'unauthorized')
+  })
+
+  it('survives hostile JSON: deep nesting, prototype keys, control characters', async () => {
+    const deep = '['.repeat(2000) + ']'.repeat(2000)
+    await expectProblem(await t.request('POST', '/v1/auth/login', { body: deep }), 400, 'validation_failed')
+    await expectProblem(
+      await t.request('POST', '/v1/auth/login', { body: '{"__proto__": {"admin": true}, "email": "a@b.co", "password": "\\u0000\\u0001"}' }),
+      401,
+      'unauthorized',
+    )
+    const res = await t.request('POST', '/v1/auth/register', { body: { email: 'ctrl@example.com', password: 'pass\u0000word\u202e', name: '\u0007bell' } })
+    expect(res.status).toBe(201)
+  })
+
+  it('applies CORS from CORS_ORIGINS and exposes the request id', async () => {
+    const preflight = await t.request('OPTIONS', '/v1/me', {
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+    const other = await t.request('GET', '/health', { headers: { origin: 'https://evil.example.com' } })
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
+    const allowed = await t.request('GET', '/health', { headers: { origin: 'https://app.example.com' } })
+    expect(allowed.headers.get('access-control-expose-headers')).toContain('X-Request-Id')
+  })
+
+  it('serves the interactive reference at /docs', async () => {
+    const res = await t.request('GET', '/docs')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/html')
+    expect(await res.text()).toContain('/openapi.json')
+  })
+})

@@ -1,0 +1,79 @@
+import { SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TEST_SECRET, createTestApp, expectProblem, type TestApp } from '../helpers'
+
+/** Every protected operation from the served OpenAPI document, with its path parameters filled in. */
+async function protectedOperations(t: TestApp) {
+  const doc = await (await t.request('GET', '/openapi.json')).json()
+  const operations: { method: string; path: string }[] = []
+  for (const [path, item] of Object.entries<Record<string, { security?: unknown[] }>>(doc.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (!operation.security?.length) continue
+      operations.push({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, 'x_0123') })
+    }
+  }
+  return operations
+}
+
+let t: TestApp
+let operations: { method: string; path: string }[]
+beforeAll(async () => {
+  t = await createTestApp()
+  operations = await protectedOperations(t)
+})
+afterAll(() => t.close())
+
+describe('every protected route', () => {
+  it('is discovered from the OpenAPI document', () => {
+    expect(operations.length).toBeGreaterThanOrEqual(12)
+    expect(operations).toContainEqual({ method: 'GET', path: '/v1/me' })
+  })
+
+  it('refuses missing, forged, expired and revoked credentials with 401 before reading the body', async () => {
+    const user = await t.register()
+    const { id: keyId, key } = await (await user.call('POST', '/v1/api-keys', { body: { name: 'revoked' } })).json()
+    await user.call('DELETE', `/v1/api-keys/${keyId}`)
+    const secret = new TextEncoder().encode(TEST_SECRET)
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(user.user.id)
+      .setIssuer('edgechat')
+      .setAudience('edgechat-api')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 1)
+      .sign(secret)
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(user.user.id)
+      .setIssuer('edgechat')
+      .setAudience('edgechat-api')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('x'.repeat(40)))
+    const credentials: (string | undefined)[] = [undefined, expired, forged, key, 'sk_unknown', 'garbage']
+    for (const { method, path } of operations) {
+      for (const token of credentials) {
+        const res = await t.request(method, path, { token, body: method === 'GET' || method === 'DELETE' ? undefined : {} })
+        await expectProblem(res, 401, 'unauthorized').catch((error: Error) => {
+          throw new Error(`${method} ${path} with ${token?.slice(0, 12)}: ${error.message}`)
+        })
+      }
+    }
+  })
+})
+
+describe('tenancy', () => {
+  it("never shows one user's workspace resources to another (404 everywhere)", async () => {
+    const alice = await t.register()
+    const bob = await t.register()
+    const workspaceRoutes = operations.filter((op) => op.path.startsWith('/v1/workspaces/'))
+    expect(workspaceRoutes.length).toBeGreaterThanOrEqual(7)
+    for (const { method, path } of workspaceRoutes) {
+      const real = path.replace('/v1/workspaces/x_0123', `/v1/workspaces/${alice.workspace.id}`).replace(/x_0123$/, alice.user.id)
+      const body = method === 'GET' || method === 'DELETE' ? undefined : { name: 'hijack', email: bob.email, role: 'owner' }
+      await expectProblem(await bob.call(method, real, { body }), 404, 'not_found').catch((error: Error) => {
+        throw new Error(`${method} ${real}: ${error.message}`)
+      })
+    }
+    const still = await (await alice.call('GET', `/v1/workspaces/${alice.workspace.id}`)).json()
+    expect(still.name).not.toBe('hijack')
+  })
+})

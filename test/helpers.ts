@@ -1,0 +1,64 @@
+import { createApp, type AppDependencies } from '../src/app'
+import { parseConfig } from '../src/config'
+import { libsqlDatabase } from '../src/db/libsql'
+import { openDatabase } from '../src/entries/local'
+
+export const TEST_SECRET = 'test-secret-that-is-long-enough-0123456789'
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>
+
+/** The real app over a fresh, migrated in-memory libsql database. */
+export async function createTestApp(env: Record<string, string> = {}, deps: Partial<AppDependencies> = {}) {
+  const config = parseConfig({ DATABASE_URL: ':memory:', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env })
+  const client = await openDatabase(config)
+  const db = libsqlDatabase(client)
+  const app = createApp({ config, db, ...deps })
+  let counter = 0
+
+  const request = (method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.token) headers.authorization = `Bearer ${options.token}`
+    let body: string | undefined
+    if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
+      headers['content-type'] ??= 'application/json'
+    }
+    return app.request(path, { method, headers, body })
+  }
+
+  /** Registers a fresh user; returns its tokens, ids and a `call` bound to its access token. */
+  const register = async (name = `user${++counter}`) => {
+    const email = `${name}-${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`.toLowerCase()
+    const res = await request('POST', '/v1/auth/register', { body: { email, password: 'correct horse battery', name } })
+    if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`)
+    const json = (await res.json()) as {
+      user: { id: string; email: string }
+      workspace: { id: string }
+      accessToken: string
+      refreshToken: string
+    }
+    return {
+      ...json,
+      email,
+      password: 'correct horse battery',
+      call: (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) =>
+        request(method, path, { ...options, token: json.accessToken }),
+    }
+  }
+
+  return { app, db, client, config, request, register, close: () => client.close() }
+}
+
+export async function expectProblem(res: Response, status: number, code: string) {
+  const text = await res.text()
+  if (res.status !== status) throw new Error(`expected ${status} ${code}, got ${res.status}: ${text}`)
+  if (!res.headers.get('content-type')?.startsWith('application/problem+json')) {
+    throw new Error(`expected application/problem+json, got ${res.headers.get('content-type')}`)
+  }
+  const body = JSON.parse(text) as Record<string, unknown>
+  if (body.code !== code || body.status !== status || typeof body.detail !== 'string' || typeof body.requestId !== 'string') {
+    throw new Error(`unexpected problem body: ${text}`)
+  }
+  if (/\bat .*\.(ts|js):\d+|SQLITE|select |insert into/i.test(text)) throw new Error(`problem leaks internals: ${text}`)
+  return body
+}
