@@ -7,6 +7,10 @@ export const TEST_SECRET = 'test-secret-that-is-long-enough-0123456789'
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>
 
+/** Tests read arbitrary JSON bodies; workers-types declares `json()` as unknown. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TestResponse = Omit<Response, 'json'> & { json(): Promise<any> }
+
 /** The real app over a fresh, migrated in-memory libsql database. */
 export async function createTestApp(env: Record<string, string> = {}, deps: Partial<AppDependencies> = {}) {
   const config = parseConfig({ DATABASE_URL: ':memory:', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env })
@@ -15,7 +19,11 @@ export async function createTestApp(env: Record<string, string> = {}, deps: Part
   const app = createApp({ config, db, ...deps })
   let counter = 0
 
-  const request = (method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
+  const request = (
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<TestResponse> => {
     const headers: Record<string, string> = { ...options.headers }
     if (options.token) headers.authorization = `Bearer ${options.token}`
     let body: string | undefined
@@ -23,7 +31,7 @@ export async function createTestApp(env: Record<string, string> = {}, deps: Part
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
       headers['content-type'] ??= 'application/json'
     }
-    return app.request(path, { method, headers, body })
+    return Promise.resolve(app.request(path, { method, headers, body })) as Promise<TestResponse>
   }
 
   /** Registers a fresh user; returns its tokens, ids and a `call` bound to its access token. */
@@ -49,7 +57,7 @@ export async function createTestApp(env: Record<string, string> = {}, deps: Part
   return { app, db, client, config, request, register, close: () => client.close() }
 }
 
-export async function expectProblem(res: Response, status: number, code: string) {
+export async function expectProblem(res: TestResponse | Response, status: number, code: string) {
   const text = await res.text()
   if (res.status !== status) throw new Error(`expected ${status} ${code}, got ${res.status}: ${text}`)
   if (!res.headers.get('content-type')?.startsWith('application/problem+json')) {
