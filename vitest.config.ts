@@ -12,6 +12,8 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      // test/workers/** inside workerd, with a real D1 binding: see vitest.workers.config.ts
+      './vitest.workers.config.ts',
     ],
   },
 })

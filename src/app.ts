@@ -17,6 +17,13 @@ import { docsRouter } from './routes/docs'
 import { healthRouter } from './routes/health/health.index'
 import { meRouter } from './routes/me/me.index'
 import { workspacesRouter } from './routes/workspaces/workspaces.index'
+import { conversationsRouter } from './routes/conversations/conversations.index'
+import { generationsRouter } from './routes/generations/generations.index'
+import { messagesRouter } from './routes/messages/messages.index'
+import type { ModelClient } from './bedrock/types'
+import { createMetrics } from './metrics/registry'
+import { createMemoryHub } from './stream/memory-hub'
+import type { GenerationHub } from './stream/hub'
 import type { Services } from './types'
 
 export interface AppDependencies {
@@ -27,6 +34,9 @@ export interface AppDependencies {
   newId?: IdGenerator
   /** Overrides the JWKS fetched from OIDC_JWKS_URL (tests use a local key set). */
   oidcKeys?: JWTVerifyGetKey
+  models: ModelClient
+  /** Defaults to an in-memory hub (one process). */
+  hub?: GenerationHub
 }
 
 const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
@@ -53,6 +63,9 @@ export function buildServices(deps: AppDependencies): Services {
     newId: deps.newId ?? createIdGenerator(),
     now: deps.now ?? (() => new Date()),
     oidcKeys: deps.oidcKeys ?? (jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : null),
+    models: deps.models,
+    hub: deps.hub ?? createMemoryHub({ retentionMs: config.STREAM_RETENTION_SECONDS * 1000 }),
+    metrics: createMetrics(),
   }
 }
 
@@ -85,6 +98,9 @@ export function createApp(deps: AppDependencies) {
     .route('/', meRouter)
     .route('/', apiKeysRouter)
     .route('/', workspacesRouter)
+    .route('/', conversationsRouter)
+    .route('/', messagesRouter)
+    .route('/', generationsRouter)
     .route('/', docsRouter)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -45,10 +45,29 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     MAX_BODY_BYTES: bytes(1024 * 1024),
     MAX_TURN_BODY_BYTES: bytes(25 * 1024 * 1024),
+    AWS_REGION: z.string().min(1).default('us-east-1'),
+    AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+    AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    AWS_SESSION_TOKEN: z.string().min(1).optional(),
+    AWS_BEARER_TOKEN_BEDROCK: z.string().min(1).optional(),
+    BEDROCK_ENDPOINT: z.url().optional(),
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z.url().optional(),
+    BEDROCK_EMULATOR: z.enum(['auto', 'on', 'off']).default('auto'),
+    EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
+    EMULATOR_ACCESS_KEY_ID: z.string().min(1).default('AKIDEXAMPLE'),
+    EMULATOR_SECRET_ACCESS_KEY: z.string().min(1).default('fake-secret'),
+    DEFAULT_MODEL_ID: z.string().min(1).max(300).default('amazon.nova-lite-v1:0'),
+    DEFAULT_MAX_TOKENS: z.coerce.number().int().positive().default(2048),
+    MODEL_IDS: list,
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    STREAM_RETENTION_SECONDS: z.coerce.number().int().positive().default(600),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && !config.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' })
+    }
+    if (config.AWS_ACCESS_KEY_ID && !config.AWS_SECRET_ACCESS_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['AWS_SECRET_ACCESS_KEY'], message: 'is required when AWS_ACCESS_KEY_ID is set' })
     }
     if (config.OIDC_ISSUER && !config.OIDC_AUDIENCE) {
       ctx.addIssue({ code: 'custom', path: ['OIDC_AUDIENCE'], message: 'is required when OIDC_ISSUER is set' })
@@ -70,4 +89,10 @@ export function parseConfig(source: Record<string, unknown>): Config {
   if (result.success) return result.data
   const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`)
   throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`)
+}
+
+/** Whether the built-in Bedrock emulator answers instead of AWS (no credentials and not turned off, or forced on). */
+export function usesBedrockEmulator(config: Config): boolean {
+  if (config.BEDROCK_EMULATOR !== 'auto') return config.BEDROCK_EMULATOR === 'on'
+  return !config.AWS_ACCESS_KEY_ID && !config.AWS_BEARER_TOKEN_BEDROCK
 }

@@ -1,9 +1,12 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from '@hono/zod-openapi'
 import type { JWTVerifyGetKey } from 'jose'
+import type { ModelClient } from './bedrock/types'
 import type { Config } from './config'
 import type { Database } from './db/database'
 import type { IdGenerator } from './lib/ids'
 import type { Logger } from './lib/logger'
+import type { Metrics } from './metrics/registry'
+import type { GenerationHub } from './stream/hub'
 
 /** Everything a request may touch, wired by the runtime entry. */
 export interface Services {
@@ -14,6 +17,11 @@ export interface Services {
   now: () => Date
   /** Key resolver for the external OIDC issuer, when one is configured. */
   oidcKeys: JWTVerifyGetKey | null
+  /** Bedrock Converse over signed fetch (or the emulator). */
+  models: ModelClient
+  /** Where in-flight generations live and are followed from. */
+  hub: GenerationHub
+  metrics: Metrics
 }
 
 export interface AuthContext {

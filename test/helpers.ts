@@ -1,4 +1,9 @@
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
 import { createApp, type AppDependencies } from '../src/app'
+import { createBedrockClient, type BedrockClientOptions } from '../src/bedrock/bedrock-client'
+import { createBedrockEmulator, DEFAULT_EMULATOR_CREDENTIALS, DEFAULT_EMULATOR_REGION } from '../src/bedrock/emulator'
+import { modelClientFromConfig } from '../src/bedrock/model-client'
 import { parseConfig } from '../src/config'
 import { libsqlDatabase } from '../src/db/libsql'
 import { openDatabase } from '../src/entries/local'
@@ -16,7 +21,7 @@ export async function createTestApp(env: Record<string, string> = {}, deps: Part
   const config = parseConfig({ DATABASE_URL: ':memory:', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env })
   const client = await openDatabase(config)
   const db = libsqlDatabase(client)
-  const app = createApp({ config, db, ...deps })
+  const app = createApp({ config, db, models: modelClientFromConfig(config).models, ...deps })
   let counter = 0
 
   const request = (
@@ -69,4 +74,19 @@ export async function expectProblem(res: TestResponse | Response, status: number
   }
   if (/\bat .*\.(ts|js):\d+|SQLITE|select |insert into/i.test(text)) throw new Error(`problem leaks internals: ${text}`)
   return body
+}
+
+/** The Bedrock emulator served over real HTTP on a free port, and signed clients pointed at it. */
+export async function startHttpEmulator() {
+  const emulator = createBedrockEmulator({ credentials: DEFAULT_EMULATOR_CREDENTIALS })
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: emulator.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started))
+  })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    url,
+    client: (options: Partial<BedrockClientOptions> = {}) =>
+      createBedrockClient({ region: DEFAULT_EMULATOR_REGION, endpoint: url, credentials: DEFAULT_EMULATOR_CREDENTIALS, ...options }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
 }

@@ -7,6 +7,8 @@ import { migrate } from 'drizzle-orm/libsql/migrator'
 import { createApp } from '../app'
 import { parseConfig, type Config } from '../config'
 import { libsqlDatabase } from '../db/libsql'
+import { sweepOrphanedGenerations } from '../db/repositories/generations'
+import { EMULATOR_BANNER, modelClientFromConfig } from '../bedrock/model-client'
 import { randomSecret } from '../lib/crypto'
 import { createLogger, type Logger } from '../lib/logger'
 
@@ -54,7 +56,13 @@ export async function createLocalServer(env: Record<string, string | undefined>)
   const config = parseConfig(env)
   const logger = createLogger(config.LOG_LEVEL)
   const client = await openDatabase(config)
+  const db = libsqlDatabase(client)
+  // One process owns every generation here, so any still `running` was cut off by a crash or restart.
+  const swept = await sweepOrphanedGenerations(db, new Date())
+  if (swept > 0) logger.warn('finalized generations interrupted by a restart', { count: swept })
   const jwtSecret = config.JWT_SECRET ?? developmentSecret(config, logger)
-  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db: libsqlDatabase(client), logger })
-  return { app, config, logger, close: () => client.close() }
+  const { models, source } = modelClientFromConfig(config)
+  if (source === 'emulator') console.warn(EMULATOR_BANNER)
+  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models })
+  return { app, config, logger, modelSource: source, close: () => client.close() }
 }

@@ -9,11 +9,13 @@
  */
 import { createClient } from '@libsql/client/web'
 import { createApp, type App } from '../app'
+import { modelClientFromConfig } from '../bedrock/model-client'
 import { ConfigError, parseConfig, type Config } from '../config'
 import type { Database } from '../db/database'
 import { d1Database } from '../db/d1'
 import { libsqlDatabase } from '../db/libsql'
 import { randomSecret } from '../lib/crypto'
+import { createIdGenerator } from '../lib/ids'
 import { createLogger, type Logger } from '../lib/logger'
 
 export interface WorkerEnv {
@@ -65,7 +67,9 @@ function initialize(env: WorkerEnv): Isolate {
     const config = parseConfig(env)
     const logger = createLogger(config.LOG_LEVEL)
     const db = openDatabase(env, config, logger)
-    const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger })
+    const { models, source } = modelClientFromConfig(config)
+    if (source === 'emulator') logger.warn('Bedrock emulator: no AWS credentials are configured, so answers are SYNTHETIC')
+    const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models })
     return { ok: true, app }
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false, error }
@@ -73,9 +77,14 @@ function initialize(env: WorkerEnv): Isolate {
   }
 }
 
-/** A misconfigured Worker answers every request with a 500 that names the bad variables (and logs them). */
+const newRequestId = createIdGenerator()
+
+/**
+ * A misconfigured Worker answers every request with a 500 problem that names the bad variables, and logs it so it
+ * shows in `wrangler tail`. (ConfigSchema messages state the rule; only the duration check echoes the bad value.)
+ */
 function configErrorResponse(error: ConfigError): Response {
-  const requestId = crypto.randomUUID()
+  const requestId = newRequestId('req')
   console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', message: error.message, requestId }))
   const body = {
     type: 'https://edgechat.dev/errors/internal',

@@ -11,6 +11,7 @@ export async function signAccessToken(services: Services, userId: string): Promi
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)
+    .setJti(crypto.randomUUID())
     .setIssuer(TOKEN_ISSUER)
     .setAudience(TOKEN_AUDIENCE)
     .setIssuedAt(now)

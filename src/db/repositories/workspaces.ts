@@ -116,3 +116,12 @@ export async function countOwners(db: Database, workspaceId: string): Promise<nu
     .get()
   return row?.owners ?? 0
 }
+
+export async function findPersonalWorkspace(db: Database, userId: string): Promise<WorkspaceWithRole | undefined> {
+  return db
+    .select(workspaceWithRole)
+    .from(workspaces)
+    .innerJoin(memberships, eq(memberships.workspaceId, workspaces.id))
+    .where(and(eq(memberships.userId, userId), eq(workspaces.personal, true), eq(memberships.role, 'owner')))
+    .get()
+}

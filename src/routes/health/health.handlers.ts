@@ -32,3 +32,11 @@ export const ready: AppRouteHandler<typeof routes.ready> = async (c) => {
   if (failing.length === 0) return c.json({ status: 'ok' as const, checks }, 200)
   return problemResponse(c, new AppError('not_ready', `Not ready: ${failing.join(', ')}`, { members: { checks } })) as never
 }
+
+export const metrics: AppRouteHandler<typeof routes.metrics> = (c) => {
+  const { config, metrics } = c.var.services
+  if (config.METRICS_TOKEN && c.req.header('authorization') !== `Bearer ${config.METRICS_TOKEN}`) {
+    throw new AppError('unauthorized', 'Metrics need the METRICS_TOKEN bearer token', { headers: { 'WWW-Authenticate': 'Bearer' } })
+  }
+  return c.body(metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }) as never
+}

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { ProblemSchema } from '../../errors'
+import { ProblemSchema, errorResponses } from '../../errors'
 import { jsonContent } from '../../schemas'
 
 const tags = ['Operations']
@@ -12,7 +12,7 @@ export const health = createRoute({
   path: '/health',
   tags,
   summary: 'Liveness: the process answers (no dependency is touched)',
-  responses: { 200: jsonContent(z.object({ status: z.literal('ok') }), 'Alive') },
+  responses: { 200: jsonContent(z.object({ status: z.literal('ok') }), 'Alive'), ...errorResponses() },
 })
 
 export const ready = createRoute({
@@ -26,5 +26,17 @@ export const ready = createRoute({
       description: 'A dependency is not ready (not_ready)',
       content: { 'application/problem+json': { schema: ProblemSchema.extend({ checks: ChecksSchema }) } },
     },
+    ...errorResponses(),
+  },
+})
+
+export const metrics = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags,
+  summary: 'Prometheus metrics of this process (Bearer METRICS_TOKEN when configured)',
+  responses: {
+    200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+    ...errorResponses(401),
   },
 })

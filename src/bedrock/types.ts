@@ -1,0 +1,78 @@
+/** Bedrock Converse wire shapes we send and receive (see shared/reference/bedrock-wire.md). */
+
+export type ConverseContentBlock =
+  | { text: string }
+  | { image: { format: string; source: { bytes: string } } }
+  | { document: { format: string; name: string; source: { bytes: string } } }
+  | { toolUse: { toolUseId: string; name: string; input: unknown } }
+  | { toolResult: { toolUseId: string; content: ({ text: string } | { json: unknown })[]; status?: 'success' | 'error' } }
+  | { reasoningContent: { reasoningText: { text: string; signature?: string } } }
+
+export interface ConverseMessage {
+  role: 'user' | 'assistant'
+  content: ConverseContentBlock[]
+}
+
+export interface InferenceConfig {
+  maxTokens?: number
+  temperature?: number
+  topP?: number
+  stopSequences?: string[]
+}
+
+export interface ConverseRequest {
+  modelId: string
+  messages: ConverseMessage[]
+  system?: { text: string }[]
+  inferenceConfig?: InferenceConfig
+  toolConfig?: { tools: { toolSpec: { name: string; description?: string; inputSchema: { json: unknown } } }[] }
+}
+
+export interface TokenUsage {
+  inputTokens: number
+  outputTokens: number
+  totalTokens?: number
+  cacheReadInputTokens?: number
+  cacheWriteInputTokens?: number
+}
+
+export type StopReason =
+  | 'end_turn'
+  | 'tool_use'
+  | 'max_tokens'
+  | 'stop_sequence'
+  | 'guardrail_intervened'
+  | 'content_filtered'
+  | (string & {})
+
+export interface ConverseResponse {
+  output: { message: ConverseMessage }
+  stopReason: StopReason
+  usage: TokenUsage
+  metrics: { latencyMs: number }
+}
+
+/** ConverseStream events, decoded and validated, as a discriminated union. */
+export type ConverseStreamEvent =
+  | { type: 'messageStart'; role: 'assistant' }
+  | { type: 'contentBlockStart'; index: number; toolUse?: { toolUseId: string; name: string } }
+  | { type: 'textDelta'; index: number; text: string }
+  | { type: 'toolUseDelta'; index: number; input: string }
+  | { type: 'reasoningDelta'; index: number; text?: string; signature?: string }
+  | { type: 'contentBlockStop'; index: number }
+  | { type: 'messageStop'; stopReason: StopReason }
+  | { type: 'metadata'; usage: TokenUsage; metrics: { latencyMs: number } }
+
+export interface CallOptions {
+  signal?: AbortSignal
+}
+
+/** The seam the chat producer uses; the real client signs fetch, tests may point it at the emulator. */
+export interface ModelClient {
+  converse(request: ConverseRequest, options?: CallOptions): Promise<ConverseResponse>
+  /**
+   * Resolves once the HTTP response has started (pre-stream errors reject here, after retries);
+   * the iterable then yields events and throws a BedrockError on a mid-stream exception or truncation.
+   */
+  converseStream(request: ConverseRequest, options?: CallOptions): Promise<AsyncIterable<ConverseStreamEvent>>
+}

@@ -1,0 +1,94 @@
+import { and, desc, eq, isNull, lt, or, sql, inArray } from 'drizzle-orm'
+import type { Database } from '../database'
+import { conversations, generations, memberships, messages } from '../schema'
+
+export type ConversationRow = typeof conversations.$inferSelect
+
+export async function insertConversation(db: Database, row: ConversationRow): Promise<void> {
+  await db.insert(conversations).values(row)
+}
+
+export async function findConversation(db: Database, id: string): Promise<ConversationRow | undefined> {
+  return db.select().from(conversations).where(eq(conversations.id, id)).get()
+}
+
+export async function updateConversation(
+  db: Database,
+  id: string,
+  changes: Partial<Pick<ConversationRow, 'title' | 'archived' | 'visibility' | 'metadata' | 'updatedAt'>>,
+): Promise<void> {
+  await db.update(conversations).set(changes).where(eq(conversations.id, id))
+}
+
+export async function deleteConversation(db: Database, id: string): Promise<void> {
+  await db.batch([
+    db.delete(messages).where(eq(messages.conversationId, id)),
+    db.delete(generations).where(eq(generations.conversationId, id)),
+    db.delete(conversations).where(eq(conversations.id, id)),
+  ])
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`)
+
+export interface ConversationListQuery {
+  userId: string
+  workspaceId: string | null
+  archived: boolean
+  q: string | null
+  after: { updatedAt: number; id: string } | null
+  limit: number
+}
+
+/**
+ * Conversations the user may see (their own, and shared ones in workspaces they belong to), newest activity
+ * first, keyset-paginated on (updatedAt, id). `q` matches titles and the text of message parts.
+ */
+export async function listVisibleConversations(db: Database, query: ConversationListQuery): Promise<ConversationRow[]> {
+  const myWorkspaces = db.select({ id: memberships.workspaceId }).from(memberships).where(eq(memberships.userId, query.userId))
+  const pattern = query.q ? `%${escapeLike(query.q)}%` : null
+  return db
+    .select()
+    .from(conversations)
+    .where(
+      and(
+        inArray(conversations.workspaceId, myWorkspaces),
+        or(eq(conversations.userId, query.userId), eq(conversations.visibility, 'workspace')),
+        query.workspaceId ? eq(conversations.workspaceId, query.workspaceId) : undefined,
+        eq(conversations.archived, query.archived),
+        pattern
+          ? or(
+              sql`${conversations.title} like ${pattern} escape '\\'`,
+              sql`exists (select 1 from ${messages}, json_each(${messages.parts}) as part
+                  where ${messages.conversationId} = ${conversations.id}
+                  and json_extract(part.value, '$.text') like ${pattern} escape '\\')`,
+            )
+          : undefined,
+        query.after
+          ? or(
+              lt(conversations.updatedAt, new Date(query.after.updatedAt)),
+              and(eq(conversations.updatedAt, new Date(query.after.updatedAt)), lt(conversations.id, query.after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(conversations.updatedAt), desc(conversations.id))
+    .limit(query.limit + 1)
+    .all()
+}
+
+/** Claims the conversation for one generation; false when another one is active. */
+export async function claimActiveGeneration(db: Database, conversationId: string, generationId: string, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(conversations)
+    .set({ activeGenerationId: generationId, updatedAt: now })
+    .where(and(eq(conversations.id, conversationId), isNull(conversations.activeGenerationId)))
+    .returning({ id: conversations.id })
+  return rows.length === 1
+}
+
+export async function releaseActiveGeneration(db: Database, conversationId: string, generationId: string): Promise<void> {
+  await db
+    .update(conversations)
+    .set({ activeGenerationId: null })
+    .where(and(eq(conversations.id, conversationId), eq(conversations.activeGenerationId, generationId)))
+}

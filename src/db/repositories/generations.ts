@@ -1,0 +1,94 @@
+import { and, eq, inArray } from 'drizzle-orm'
+import type { Database } from '../database'
+import { conversations, generations, messages } from '../schema'
+import type { MessageRow } from './messages'
+
+export type GenerationRow = typeof generations.$inferSelect
+
+export async function findGeneration(db: Database, id: string): Promise<GenerationRow | undefined> {
+  return db.select().from(generations).where(eq(generations.id, id)).get()
+}
+
+/** The user message, the assistant placeholder (streaming) and the generation row, in one batch. */
+export async function insertTurn(db: Database, turn: { userMessage: MessageRow; assistantMessage: MessageRow; generation: GenerationRow }) {
+  await db.batch([
+    db.insert(messages).values(turn.userMessage),
+    db.insert(messages).values(turn.assistantMessage),
+    db.insert(generations).values(turn.generation),
+  ])
+}
+
+export interface Finalization {
+  generationId: string
+  conversationId: string
+  assistantMessageId: string
+  state: 'completed' | 'failed' | 'cancelled'
+  messageStatus: 'complete' | 'incomplete' | 'failed' | 'cancelled'
+  parts: unknown[]
+  usage: { inputTokens: number; outputTokens: number } | null
+  stopReason: string | null
+  latencyMs: number | null
+  errorCode: string | null
+  now: Date
+}
+
+/** Writes the final message, the generation outcome and frees the conversation, once, in one batch. */
+export async function finalizeGeneration(db: Database, f: Finalization): Promise<void> {
+  await db.batch([
+    db
+      .update(messages)
+      .set({
+        parts: f.parts,
+        status: f.messageStatus,
+        inputTokens: f.usage?.inputTokens ?? null,
+        outputTokens: f.usage?.outputTokens ?? null,
+        stopReason: f.stopReason,
+        latencyMs: f.latencyMs,
+        updatedAt: f.now,
+      })
+      .where(and(eq(messages.id, f.assistantMessageId), eq(messages.status, 'streaming'))),
+    db
+      .update(generations)
+      .set({
+        status: f.state,
+        inputTokens: f.usage?.inputTokens ?? null,
+        outputTokens: f.usage?.outputTokens ?? null,
+        errorCode: f.errorCode,
+        finishedAt: f.now,
+      })
+      .where(and(eq(generations.id, f.generationId), eq(generations.status, 'running'))),
+    db
+      .update(conversations)
+      .set({ activeGenerationId: null, updatedAt: f.now })
+      .where(and(eq(conversations.id, f.conversationId), eq(conversations.activeGenerationId, f.generationId))),
+  ])
+}
+
+/**
+ * Closes generations whose producer is gone (a crash): their assistant message keeps its checkpointed parts and
+ * becomes `incomplete`, the generation `failed`, the conversation free. `ids` limits the sweep (finalize on read).
+ */
+export async function sweepOrphanedGenerations(db: Database, now: Date, ids?: string[]): Promise<number> {
+  const orphans = await db
+    .select({ id: generations.id, conversationId: generations.conversationId, assistantMessageId: generations.assistantMessageId })
+    .from(generations)
+    .where(and(eq(generations.status, 'running'), ids ? inArray(generations.id, ids) : undefined))
+    .all()
+  for (const orphan of orphans) {
+    await db.batch([
+      db
+        .update(messages)
+        .set({ status: 'incomplete', stopReason: 'interrupted', updatedAt: now })
+        .where(and(eq(messages.id, orphan.assistantMessageId), eq(messages.status, 'streaming'))),
+      db
+        .update(generations)
+        .set({ status: 'failed', errorCode: 'interrupted', finishedAt: now })
+        .where(and(eq(generations.id, orphan.id), eq(generations.status, 'running'))),
+      db
+        .update(conversations)
+        .set({ activeGenerationId: null })
+        .where(and(eq(conversations.id, orphan.conversationId), eq(conversations.activeGenerationId, orphan.id))),
+    ])
+  }
+  return orphans.length
+}

@@ -1,0 +1,161 @@
+import { z } from '@hono/zod-openapi'
+import * as repo from '../../db/repositories/conversations'
+import { allMessages, findMessage, listMessages as listMessageRows } from '../../db/repositories/messages'
+import { AppError, errorStatus, notFound, problemResponse, type ErrorCode } from '../../errors'
+import { decodeCursor, toPage } from '../../lib/pagination'
+import { conversationMarkdown, renderConversation, renderMessage } from '../../chat/render'
+import { conversationAccess, requireManage } from '../../services/conversation-access'
+import { resolveModel, startTurn } from '../../services/turns'
+import { workspaceAccess } from '../../services/workspace-access'
+import { eventStreamResponse, lastEventId, keepRunning } from '../generations/event-stream'
+import { findPersonalWorkspace } from '../../db/repositories/workspaces'
+import type { AppRouteHandler, Services } from '../../types'
+import type * as routes from './conversations.routes'
+
+const ListCursor = z.tuple([z.number().int(), z.string()])
+
+export const create: AppRouteHandler<typeof routes.create> = async (c) => {
+  const services = c.var.services
+  const auth = c.var.auth
+  const body = c.req.valid('json')
+  const workspaceId = body.workspaceId ?? auth.workspaceScope ?? (await personalWorkspaceId(services, auth.userId))
+  await workspaceAccess(services, auth, workspaceId, 'member')
+  if (body.assistantId) throw notFound('Assistant')
+  const now = services.now()
+  const row: repo.ConversationRow = {
+    id: services.newId('conv'),
+    workspaceId,
+    userId: auth.userId,
+    assistantId: null,
+    title: body.title ?? null,
+    modelId: body.modelId ? resolveModel(services, body.modelId) : null,
+    systemPrompt: body.systemPrompt ?? null,
+    visibility: body.visibility,
+    archived: false,
+    activeGenerationId: null,
+    metadata: body.metadata ?? {},
+    createdAt: now,
+    updatedAt: now,
+  }
+  await repo.insertConversation(services.db, row)
+  return c.json(renderConversation(row), 201)
+}
+
+async function personalWorkspaceId(services: Services, userId: string): Promise<string> {
+  const personal = await findPersonalWorkspace(services.db, userId)
+  if (!personal) throw new AppError('validation_failed', 'workspaceId: required (you have no personal workspace)', { errors: [{ path: 'workspaceId', message: 'Required' }] })
+  return personal.id
+}
+
+export const list: AppRouteHandler<typeof routes.list> = async (c) => {
+  const services = c.var.services
+  const auth = c.var.auth
+  const query = c.req.valid('query')
+  const workspaceId = query.workspaceId ?? auth.workspaceScope
+  if (workspaceId) await workspaceAccess(services, auth, workspaceId)
+  const after = decodeCursor(query.cursor, ListCursor)
+  const rows = await repo.listVisibleConversations(services.db, {
+    userId: auth.userId,
+    workspaceId,
+    archived: query.archived === 'true',
+    q: query.q ?? null,
+    after: after ? { updatedAt: after[0], id: after[1] } : null,
+    limit: query.limit,
+  })
+  return c.json(toPage(rows, query.limit, renderConversation, (row) => [row.updatedAt.getTime(), row.id]), 200)
+}
+
+export const get: AppRouteHandler<typeof routes.get> = async (c) => {
+  const { conversation } = await conversationAccess(c.var.services, c.var.auth, c.req.valid('param').id)
+  return c.json(renderConversation(conversation), 200)
+}
+
+export const update: AppRouteHandler<typeof routes.update> = async (c) => {
+  const services = c.var.services
+  const access = await conversationAccess(services, c.var.auth, c.req.valid('param').id)
+  requireManage(access)
+  const body = c.req.valid('json')
+  const changes = {
+    ...(body.title !== undefined ? { title: body.title } : {}),
+    ...(body.archived !== undefined ? { archived: body.archived } : {}),
+    ...(body.visibility !== undefined ? { visibility: body.visibility } : {}),
+    ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+    updatedAt: services.now(),
+  }
+  await repo.updateConversation(services.db, access.conversation.id, changes)
+  return c.json(renderConversation({ ...access.conversation, ...changes }), 200)
+}
+
+export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
+  const services = c.var.services
+  const access = await conversationAccess(services, c.var.auth, c.req.valid('param').id)
+  requireManage(access)
+  const active = access.conversation.activeGenerationId
+  if (active) {
+    await services.hub.cancel(active)
+    await services.hub.running(active)
+  }
+  await repo.deleteConversation(services.db, access.conversation.id)
+  return c.body(null, 204)
+}
+
+export const listMessages: AppRouteHandler<typeof routes.listMessages> = async (c) => {
+  const services = c.var.services
+  const { conversation } = await conversationAccess(services, c.var.auth, c.req.valid('param').id)
+  const { limit, cursor } = c.req.valid('query')
+  const rows = await listMessageRows(services.db, conversation.id, { after: decodeCursor(cursor, z.string()), limit })
+  return c.json(toPage(rows, limit, renderMessage, (row) => row.id), 200)
+}
+
+export const sendTurn: AppRouteHandler<typeof routes.sendTurn> = async (c) => {
+  const services = c.var.services
+  const body = c.req.valid('json')
+  const turn = await startTurn(services, c.var.auth, c.req.valid('param').id, body)
+  const generationId = turn.generation.id
+  keepRunning(c, services.hub.running(generationId))
+  const events = await services.hub.subscribe(generationId, 0)
+  if (!events) throw new AppError('internal', 'The generation could not be followed')
+  if (body.stream) return eventStreamResponse(c, events) as never
+
+  let failure: { code: string; message: string } | null = null
+  for await (const batch of events) {
+    for (const event of batch) {
+      if (event.type === 'generation.failed') failure = { code: event.data.code, message: event.data.message }
+      if (event.type === 'generation.cancelled') failure = { code: 'conflict', message: 'The generation was cancelled' }
+    }
+  }
+  if (failure) {
+    const code: ErrorCode = failure.code in errorStatus ? (failure.code as ErrorCode) : 'upstream_error'
+    return problemResponse(
+      c,
+      new AppError(code, failure.message, {
+        members: { generationId, assistantMessageId: turn.assistantMessage.id },
+        ...(code === 'rate_limited' ? { headers: { 'Retry-After': '1' } } : {}),
+      }),
+    ) as never
+  }
+  const [userMessage, assistantMessage] = await Promise.all([findMessage(services.db, turn.userMessage.id), findMessage(services.db, turn.assistantMessage.id)])
+  if (!userMessage || !assistantMessage) throw notFound('Message')
+  return c.json({ userMessage: renderMessage(userMessage), assistantMessage: renderMessage(assistantMessage) }, 201)
+}
+
+export const exportConversation: AppRouteHandler<typeof routes.exportConversation> = async (c) => {
+  const services = c.var.services
+  const { conversation } = await conversationAccess(services, c.var.auth, c.req.valid('param').id)
+  const messages = await allMessages(services.db, conversation.id)
+  const filename = `${conversation.id}.${c.req.valid('query').format === 'markdown' ? 'md' : 'json'}`
+  c.header('Content-Disposition', `attachment; filename="${filename}"`)
+  if (c.req.valid('query').format === 'markdown') {
+    return c.body(conversationMarkdown(conversation, messages), 200, { 'Content-Type': 'text/markdown; charset=utf-8' }) as never
+  }
+  return c.json({ conversation: renderConversation(conversation), messages: messages.map(renderMessage) }, 200)
+}
+
+export const attach: AppRouteHandler<typeof routes.attach> = async (c) => {
+  const services = c.var.services
+  const { conversation } = await conversationAccess(services, c.var.auth, c.req.valid('param').id)
+  const active = conversation.activeGenerationId
+  const events = active ? await services.hub.subscribe(active, lastEventId(c, c.req.valid('query').after)) : null
+  if (!events) return c.body(null, 204)
+  return eventStreamResponse(c, events) as never
+}

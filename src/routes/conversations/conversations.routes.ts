@@ -1,0 +1,177 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { errorResponses, ProblemSchema } from '../../errors'
+import { PageQuerySchema, listOf } from '../../lib/pagination'
+import { jsonBody, jsonContent, pathId, security } from '../../schemas'
+import { PartSchema } from '../../chat/parts'
+import { ConversationSchema, MessageSchema } from '../../chat/render'
+
+const tags = ['Conversations']
+const ConversationParams = z.object({ id: pathId('conv_01J...') })
+const Metadata = z
+  .record(z.string().max(100), z.unknown())
+  .refine((value) => JSON.stringify(value).length <= 16_384, 'must serialize to at most 16 KB')
+const Visibility = z.enum(['private', 'workspace'])
+const ModelId = z.string().min(1).max(300)
+
+export const InferenceSchema = z
+  .object({
+    maxTokens: z.number().int().min(1).max(200_000).optional(),
+    temperature: z.number().min(0).max(1).optional(),
+    topP: z.number().min(0).max(1).optional(),
+    stopSequences: z.array(z.string().min(1).max(100)).max(4).optional(),
+  })
+  .openapi('InferenceConfig')
+
+export const create = createRoute({
+  method: 'post',
+  path: '/v1/conversations',
+  tags,
+  summary: 'Start a conversation (in your personal workspace unless workspaceId is given)',
+  security,
+  request: jsonBody(
+    z.object({
+      workspaceId: z.string().min(1).max(100).optional(),
+      assistantId: z.string().min(1).max(100).optional(),
+      title: z.string().trim().min(1).max(200).optional(),
+      modelId: ModelId.optional(),
+      systemPrompt: z.string().max(100_000).optional(),
+      visibility: Visibility.default('private'),
+      metadata: Metadata.optional(),
+    }),
+  ),
+  responses: { 201: jsonContent(ConversationSchema, 'Created'), ...errorResponses(400, 401, 403, 404, 413, 415) },
+})
+
+export const list = createRoute({
+  method: 'get',
+  path: '/v1/conversations',
+  tags,
+  summary: 'Conversations you can see, newest activity first',
+  security,
+  request: {
+    query: PageQuerySchema.extend({
+      workspaceId: z.string().min(1).max(100).optional(),
+      q: z.string().trim().min(1).max(200).optional().openapi({ description: 'Searches titles and message text' }),
+      archived: z.enum(['true', 'false']).default('false').openapi({ description: 'Archived conversations only with true' }),
+    }),
+  },
+  responses: { 200: jsonContent(listOf(ConversationSchema), 'Conversations'), ...errorResponses(400, 401, 404) },
+})
+
+export const get = createRoute({
+  method: 'get',
+  path: '/v1/conversations/{id}',
+  tags,
+  summary: 'Get a conversation',
+  security,
+  request: { params: ConversationParams },
+  responses: { 200: jsonContent(ConversationSchema, 'The conversation'), ...errorResponses(401, 404) },
+})
+
+export const update = createRoute({
+  method: 'patch',
+  path: '/v1/conversations/{id}',
+  tags,
+  summary: 'Rename, archive, share or tag a conversation',
+  security,
+  request: {
+    params: ConversationParams,
+    ...jsonBody(
+      z.object({
+        title: z.string().trim().min(1).max(200).nullable().optional(),
+        archived: z.boolean().optional(),
+        visibility: Visibility.optional(),
+        metadata: Metadata.optional(),
+      }),
+    ),
+  },
+  responses: { 200: jsonContent(ConversationSchema, 'Updated'), ...errorResponses(400, 401, 403, 404, 413, 415) },
+})
+
+export const remove = createRoute({
+  method: 'delete',
+  path: '/v1/conversations/{id}',
+  tags,
+  summary: 'Delete a conversation and its messages (a running generation is cancelled)',
+  security,
+  request: { params: ConversationParams },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404) },
+})
+
+export const listMessages = createRoute({
+  method: 'get',
+  path: '/v1/conversations/{id}/messages',
+  tags,
+  summary: 'Messages, oldest first',
+  security,
+  request: { params: ConversationParams, query: PageQuerySchema },
+  responses: { 200: jsonContent(listOf(MessageSchema), 'Messages'), ...errorResponses(400, 401, 404) },
+})
+
+export const TurnBody = z
+  .object({
+    content: z.union([z.string(), z.array(PartSchema)]),
+    stream: z.boolean().default(true),
+    modelId: ModelId.optional(),
+    inference: InferenceSchema.optional(),
+    parentId: z.string().min(1).max(100).optional(),
+  })
+  .openapi('Turn')
+
+const FailedTurnSchema = ProblemSchema.extend({ generationId: z.string(), assistantMessageId: z.string() })
+
+export const sendTurn = createRoute({
+  method: 'post',
+  path: '/v1/conversations/{id}/messages',
+  tags,
+  summary: 'Send a user turn and run the model',
+  description:
+    'The user message is stored before the model is called. With `stream: true` (default) the answer streams as ' +
+    'server-sent events (`generation.started`, `text.delta`, …, one terminal event); with `stream: false` the call ' +
+    'returns both messages once the generation ends. The generation runs detached: a client that disconnects does ' +
+    'not stop it. A second turn while one runs is 409 with `activeGenerationId`.',
+  security,
+  request: { params: ConversationParams, ...jsonBody(TurnBody) },
+  responses: {
+    200: { description: 'Server-sent events (stream: true)', content: { 'text/event-stream': { schema: z.string() } } },
+    201: jsonContent(z.object({ userMessage: MessageSchema, assistantMessage: MessageSchema }).openapi('TurnResult'), 'Completed (stream: false)'),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415),
+    429: { description: 'Model throttled (rate_limited)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
+    502: { description: 'Model failed (upstream_error)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
+    504: { description: 'Model timed out (upstream_timeout)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
+  },
+})
+
+export const exportConversation = createRoute({
+  method: 'get',
+  path: '/v1/conversations/{id}/export',
+  tags,
+  summary: 'Export as JSON or Markdown',
+  security,
+  request: { params: ConversationParams, query: z.object({ format: z.enum(['json', 'markdown']).default('json') }) },
+  responses: {
+    200: {
+      description: 'The conversation with all its messages',
+      content: {
+        'application/json': { schema: z.object({ conversation: ConversationSchema, messages: z.array(MessageSchema) }) },
+        'text/markdown': { schema: z.string() },
+      },
+    },
+    ...errorResponses(400, 401, 404),
+  },
+})
+
+export const attach = createRoute({
+  method: 'get',
+  path: '/v1/conversations/{id}/stream',
+  tags,
+  summary: "Attach to the conversation's active generation (SSE)",
+  description: 'Replays from the start, or after `Last-Event-ID` / `?after=N`, then follows live. 204 when none is active.',
+  security,
+  request: { params: ConversationParams, query: z.object({ after: z.coerce.number().int().min(0).optional() }) },
+  responses: {
+    200: { description: 'Server-sent events', content: { 'text/event-stream': { schema: z.string() } } },
+    204: { description: 'No generation is active' },
+    ...errorResponses(400, 401, 404),
+  },
+})

@@ -1,0 +1,156 @@
+import { AppError, notFound } from '../errors'
+import { claimActiveGeneration, releaseActiveGeneration, updateConversation } from '../db/repositories/conversations'
+import { insertTurn, sweepOrphanedGenerations, type GenerationRow } from '../db/repositories/generations'
+import { allMessages, type MessageRow } from '../db/repositories/messages'
+import type { InferenceConfig } from '../bedrock/types'
+import type { Part } from '../chat/parts'
+import { conversationPath } from '../chat/history'
+import { chatProducer } from '../chat/chat-task'
+import type { AuthContext, Services } from '../types'
+import { conversationAccess, requireWrite } from './conversation-access'
+
+export const LIMITS = {
+  textChars: 100_000,
+  parts: 20,
+  imageBytes: 3.75 * 1024 * 1024,
+  documentBytes: 4.5 * 1024 * 1024,
+  images: 20,
+  documents: 5,
+}
+
+export interface TurnInput {
+  content: string | Part[]
+  modelId?: string | undefined
+  inference?: InferenceConfig | undefined
+  parentId?: string | undefined
+}
+
+const invalid = (path: string, message: string) => new AppError('validation_failed', `${path}: ${message}`, { errors: [{ path, message }] })
+
+const decodedSize = (base64: string) => Math.floor((base64.length * 3) / 4) - (base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0)
+
+/** User content as parts, within Bedrock's limits: only text, images and documents come from the user. */
+export function userParts(content: string | Part[]): Part[] {
+  const parts: Part[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content
+  if (parts.length === 0) throw invalid('content', 'must not be empty')
+  if (parts.length > LIMITS.parts) throw invalid('content', `at most ${LIMITS.parts} parts`)
+  let chars = 0
+  let images = 0
+  let documents = 0
+  parts.forEach((part, index) => {
+    const path = typeof content === 'string' ? 'content' : `content.${index}`
+    if (part.type === 'text') chars += part.text.length
+    else if (part.type === 'image') {
+      images += 1
+      if (decodedSize(part.data) > LIMITS.imageBytes) throw invalid(`${path}.data`, 'images must be at most 3.75 MB')
+    } else if (part.type === 'document') {
+      documents += 1
+      if (decodedSize(part.data) > LIMITS.documentBytes) throw invalid(`${path}.data`, 'documents must be at most 4.5 MB')
+    } else throw invalid(`${path}.type`, `"${part.type}" parts cannot be sent by a user`)
+  })
+  if (chars > LIMITS.textChars) throw invalid('content', `text must be at most ${LIMITS.textChars} characters`)
+  if (!parts.some((part) => part.type !== 'text' || part.text.trim() !== '')) throw invalid('content', 'must not be empty')
+  if (images > LIMITS.images) throw invalid('content', `at most ${LIMITS.images} images`)
+  if (documents > LIMITS.documents) throw invalid('content', `at most ${LIMITS.documents} documents`)
+  return parts
+}
+
+export function resolveModel(services: Services, ...candidates: (string | null | undefined)[]): string {
+  const modelId = candidates.find((candidate) => candidate) ?? services.config.DEFAULT_MODEL_ID
+  const allowed = services.config.MODEL_IDS
+  if (allowed.length > 0 && !allowed.includes(modelId)) {
+    throw invalid('modelId', `"${modelId}" is not one of the configured models: ${allowed.join(', ')}`)
+  }
+  return modelId
+}
+
+export interface StartedTurn {
+  generation: GenerationRow
+  userMessage: MessageRow
+  assistantMessage: MessageRow
+}
+
+/**
+ * Commits the user message and a streaming assistant placeholder, claims the conversation (one active
+ * generation), then starts the chat producer detached in the hub.
+ */
+export async function startTurn(services: Services, auth: AuthContext, conversationId: string, input: TurnInput): Promise<StartedTurn> {
+  const access = await conversationAccess(services, auth, conversationId)
+  requireWrite(access)
+  const { conversation } = access
+  const parts = userParts(input.content)
+  const modelId = resolveModel(services, input.modelId, conversation.modelId)
+
+  const stored = await allMessages(services.db, conversation.id)
+  if (input.parentId && !stored.some((message) => message.id === input.parentId)) throw notFound('Parent message')
+  const parentId = input.parentId ?? stored[stored.length - 1]?.id ?? null
+
+  const now = services.now()
+  const generationId = services.newId('gen')
+  if (!(await claimActiveGeneration(services.db, conversation.id, generationId, now))) {
+    const active = conversation.activeGenerationId
+    throw new AppError('conflict', 'A generation is already running in this conversation', { members: { activeGenerationId: active } })
+  }
+
+  const userMessage: MessageRow = {
+    id: services.newId('msg'),
+    conversationId: conversation.id,
+    parentId,
+    role: 'user',
+    parts,
+    status: 'complete',
+    modelId: null,
+    inputTokens: null,
+    outputTokens: null,
+    stopReason: null,
+    latencyMs: null,
+    feedbackRating: null,
+    feedbackComment: null,
+    createdAt: now,
+    updatedAt: now,
+  }
+  const assistantMessage: MessageRow = { ...userMessage, id: services.newId('msg'), parentId: userMessage.id, role: 'assistant', parts: [], status: 'streaming', modelId }
+  const generation: GenerationRow = {
+    id: generationId,
+    conversationId: conversation.id,
+    userId: auth.userId,
+    userMessageId: userMessage.id,
+    assistantMessageId: assistantMessage.id,
+    status: 'running',
+    modelId,
+    idempotencyKey: null,
+    requestHash: null,
+    inputTokens: null,
+    outputTokens: null,
+    errorCode: null,
+    startedAt: now,
+    finishedAt: null,
+  }
+  try {
+    await insertTurn(services.db, { userMessage, assistantMessage, generation })
+  } catch (error) {
+    await releaseActiveGeneration(services.db, conversation.id, generationId)
+    throw error
+  }
+  if (!conversation.title) {
+    const firstText = parts.find((part) => part.type === 'text')?.text.trim().replace(/\s+/g, ' ')
+    if (firstText) await updateConversation(services.db, conversation.id, { title: firstText.slice(0, 80) })
+  }
+
+  const history = [...conversationPath(stored, parentId), userMessage]
+  try {
+    await services.hub.start(
+      generationId,
+      chatProducer(services, {
+        generation,
+        history,
+        systemPrompt: conversation.systemPrompt,
+        inference: { maxTokens: services.config.DEFAULT_MAX_TOKENS, ...input.inference },
+      }),
+    )
+  } catch (error) {
+    await sweepOrphanedGenerations(services.db, services.now(), [generationId])
+    throw error
+  }
+  return { generation, userMessage, assistantMessage }
+}

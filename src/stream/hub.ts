@@ -1,0 +1,35 @@
+import type { GenerationEvent, GenerationState, SequencedEvent } from './events'
+
+export interface ProducerContext {
+  /** Fires when the generation is cancelled, wherever the cancel came from. */
+  signal: AbortSignal
+  /** Appends an event; the hub numbers it and fans it out. The producer's last event must be terminal. */
+  emit(event: GenerationEvent): void
+}
+
+export type Producer = (context: ProducerContext) => Promise<void>
+
+export interface HubStatus {
+  state: GenerationState
+  lastEventId: number
+}
+
+/**
+ * Where in-flight generations live: memory (one process), Redis (several processes) or a Durable Object
+ * (Workers). The producer runs detached from the request that started it; subscribers replay from any cursor
+ * and then follow live.
+ */
+export interface GenerationHub {
+  /** Starts the producer detached; resolves once the generation is registered (not when it ends). */
+  start(generationId: string, producer: Producer): Promise<void>
+  /**
+   * Events with id > after, in batches (one batch per wake-up, so encoders write once per batch). Ends after the
+   * terminal event; null when the hub does not know the generation (never started here, or expired).
+   */
+  subscribe(generationId: string, after: number): Promise<AsyncIterable<SequencedEvent[]> | null>
+  /** Asks the producer to stop. False when the generation is unknown or already finished. */
+  cancel(generationId: string): Promise<boolean>
+  status(generationId: string): Promise<HubStatus | null>
+  /** Promises of running producers, for runtimes that must be told to keep working (waitUntil). */
+  running(generationId: string): Promise<void> | undefined
+}

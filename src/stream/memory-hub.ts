@@ -1,0 +1,118 @@
+import { isTerminal, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent } from './events'
+import type { GenerationHub, HubStatus, Producer } from './hub'
+
+interface Entry {
+  events: SequencedEvent[]
+  state: GenerationState
+  finishedAt: number | null
+  controller: AbortController
+  wakers: Set<() => void>
+  wakeScheduled: boolean
+  done: Promise<void>
+}
+
+export interface MemoryHubOptions {
+  retentionMs?: number
+  now?: () => number
+}
+
+/** One process: events kept in memory, subscribers woken once per microtask batch, finished ones expire. */
+export function createMemoryHub({ retentionMs = 600_000, now = Date.now }: MemoryHubOptions = {}): GenerationHub {
+  const entries = new Map<string, Entry>()
+
+  const expire = () => {
+    const cutoff = now() - retentionMs
+    for (const [id, entry] of entries) if (entry.finishedAt !== null && entry.finishedAt < cutoff) entries.delete(id)
+  }
+
+  const wake = (entry: Entry) => {
+    if (entry.wakeScheduled) return
+    entry.wakeScheduled = true
+    queueMicrotask(() => {
+      entry.wakeScheduled = false
+      const wakers = [...entry.wakers]
+      entry.wakers.clear()
+      for (const waker of wakers) waker()
+    })
+  }
+
+  const append = (entry: Entry, event: GenerationEvent) => {
+    if (entry.state !== 'running') return
+    entry.events.push({ ...event, id: entry.events.length + 1 } as SequencedEvent)
+    if (isTerminal(event)) {
+      entry.state = stateOf(event)
+      entry.finishedAt = now()
+    }
+    wake(entry)
+  }
+
+  async function* follow(entry: Entry, after: number): AsyncGenerator<SequencedEvent[]> {
+    let cursor = after
+    for (;;) {
+      if (entry.events.length > cursor) {
+        const batch = entry.events.slice(cursor)
+        cursor = entry.events.length
+        yield batch
+        continue
+      }
+      if (entry.state !== 'running') return
+      await new Promise<void>((resolve) => entry.wakers.add(resolve))
+    }
+  }
+
+  return {
+    async start(generationId: string, producer: Producer) {
+      expire()
+      if (entries.has(generationId)) throw new Error(`generation ${generationId} already started`)
+      const entry: Entry = {
+        events: [],
+        state: 'running',
+        finishedAt: null,
+        controller: new AbortController(),
+        wakers: new Set(),
+        wakeScheduled: false,
+        done: Promise.resolve(),
+      }
+      entries.set(generationId, entry)
+      entry.done = producer({ signal: entry.controller.signal, emit: (event) => append(entry, event) })
+        .catch((error: unknown) => {
+          append(entry, {
+            type: 'generation.failed',
+            data: { generationId, code: 'internal', message: error instanceof Error ? error.message : 'producer failed', retryable: false },
+          })
+        })
+        .finally(() => {
+          if (entry.state === 'running') {
+            append(entry, {
+              type: 'generation.failed',
+              data: { generationId, code: 'internal', message: 'The generation ended without a result', retryable: false },
+            })
+          }
+        })
+    },
+
+    async subscribe(generationId: string, after: number) {
+      expire()
+      const entry = entries.get(generationId)
+      return entry ? follow(entry, Math.max(0, after)) : null
+    },
+
+    async cancel(generationId: string) {
+      const entry = entries.get(generationId)
+      if (!entry || entry.state !== 'running') return false
+      entry.controller.abort()
+      return true
+    },
+
+    async status(generationId: string): Promise<HubStatus | null> {
+      expire()
+      const entry = entries.get(generationId)
+      return entry ? { state: entry.state, lastEventId: entry.events.length } : null
+    },
+
+    running(generationId: string) {
+      const entry = entries.get(generationId)
+      return entry?.state === 'running' ? entry.done : undefined
+    },
+  }
+}

@@ -1,0 +1,53 @@
+import type { SequencedEvent } from './events'
+
+const encoder = new TextEncoder()
+
+/** The native SSE grammar: `id`, `event`, `data` per event; a batch becomes one string, written once. */
+export function encodeSse(events: readonly SequencedEvent[]): string {
+  let out = ''
+  for (const event of events) out += `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`
+  return out
+}
+
+export const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+}
+
+/**
+ * Streams event batches as SSE with `: ping` comments while idle. Pull-based, so a slow client applies
+ * backpressure to its own subscription only; a client that goes away ends the subscription, not the generation.
+ */
+export function sseStream(batches: AsyncIterable<SequencedEvent[]>, pingMs = 15_000): ReadableStream<Uint8Array> {
+  const iterator = batches[Symbol.asyncIterator]()
+  let ping: ReturnType<typeof setInterval> | undefined
+  let lastWrite = Date.now()
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      ping = setInterval(() => {
+        if (Date.now() - lastWrite < pingMs) return
+        lastWrite = Date.now()
+        try {
+          controller.enqueue(encoder.encode(': ping\n\n'))
+        } catch {
+          clearInterval(ping)
+        }
+      }, pingMs)
+    },
+    async pull(controller) {
+      const next = await iterator.next()
+      if (next.done) {
+        clearInterval(ping)
+        controller.close()
+        return
+      }
+      lastWrite = Date.now()
+      controller.enqueue(encoder.encode(encodeSse(next.value)))
+    },
+    async cancel() {
+      clearInterval(ping)
+      await iterator.return?.()
+    },
+  })
+}
