@@ -66,6 +66,13 @@ export const ConfigSchema = z
     if (config.NODE_ENV === 'production' && !config.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' })
     }
+    if (config.BEDROCK_EMULATOR === 'off' && !config.AWS_ACCESS_KEY_ID && !config.AWS_BEARER_TOKEN_BEDROCK) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AWS_ACCESS_KEY_ID'],
+        message: 'is required (or AWS_BEARER_TOKEN_BEDROCK) when BEDROCK_EMULATOR=off',
+      })
+    }
     if (config.AWS_ACCESS_KEY_ID && !config.AWS_SECRET_ACCESS_KEY) {
       ctx.addIssue({ code: 'custom', path: ['AWS_SECRET_ACCESS_KEY'], message: 'is required when AWS_ACCESS_KEY_ID is set' })
     }

@@ -32,6 +32,9 @@ describe('parseConfig', () => {
     [{ OIDC_ISSUER: 'not a url', OIDC_AUDIENCE: 'x' }, 'OIDC_ISSUER'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ MAX_BODY_BYTES: '-1' }, 'MAX_BODY_BYTES'],
+    [{ BEDROCK_EMULATOR: 'off' }, 'AWS_ACCESS_KEY_ID'],
+    [{ AWS_ACCESS_KEY_ID: 'AKIA0000' }, 'AWS_SECRET_ACCESS_KEY'],
+    [{ BEDROCK_ENDPOINT: 'not a url' }, 'BEDROCK_ENDPOINT'],
   ])('fails closed on %j naming %s', (source, name) => {
     expect(() => parseConfig(source)).toThrow(ConfigError)
     expect(() => parseConfig(source)).toThrow(new RegExp(`^\\s*${name}:`, 'm'))

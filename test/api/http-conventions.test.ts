@@ -12,15 +12,25 @@ describe('HTTP conventions', () => {
     expect(await (await t.request('GET', '/health')).json()).toEqual({ status: 'ok' })
     const ready = await t.request('GET', '/ready')
     expect(ready.status).toBe(200)
-    expect((await ready.json()).checks.database.status).toBe('ok')
+    const { checks } = await ready.json()
+    expect(checks.database.status).toBe('ok')
+    expect(checks.streamState.status).toBe('ok')
+    expect(checks.bedrock).toMatchObject({ status: 'ok', message: 'built-in emulator (synthetic answers)' })
   })
 
   it('reports 503 not_ready when the database is gone, without leaking details', async () => {
     const broken = await createTestApp()
     broken.close()
     const problem = await expectProblem(await broken.request('GET', '/ready'), 503, 'not_ready')
-    expect(problem.checks).toEqual({ database: { status: 'error', message: 'database is unavailable' } })
+    expect(problem.checks).toMatchObject({ database: { status: 'error', message: 'database is unavailable' }, streamState: { status: 'ok' } })
     expect((await broken.request('GET', '/health')).status).toBe(200)
+  })
+
+  it('names the Bedrock it would call in /ready', async () => {
+    const real = await createTestApp({ AWS_ACCESS_KEY_ID: 'AKIA0000', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'eu-west-3' })
+    const { checks } = await (await real.request('GET', '/ready')).json()
+    expect(checks.bedrock).toMatchObject({ status: 'ok', message: 'Amazon Bedrock in eu-west-3' })
+    real.close()
   })
 
   it('echoes a valid X-Request-Id and replaces an invalid one', async () => {

@@ -1,24 +1,39 @@
 import { sql } from 'drizzle-orm'
 import { AppError, problemResponse } from '../../errors'
+import { usesBedrockEmulator, type Config } from '../../config'
 import type { AppRouteHandler, Services } from '../../types'
 import type * as routes from './health.routes'
 
 type Check = { status: 'ok' | 'error'; latencyMs?: number; message?: string }
 
 /** Runs one probe; the failure's details go to the log, never into the response. */
-async function timed(services: Services, name: string, probe: () => Promise<unknown>): Promise<Check> {
+async function timed(services: Services, name: string, probe: () => Promise<string | void>): Promise<Check> {
   const started = performance.now()
   try {
-    await probe()
-    return { status: 'ok', latencyMs: Math.round((performance.now() - started) * 10) / 10 }
+    const message = await probe()
+    return { status: 'ok', latencyMs: Math.round((performance.now() - started) * 10) / 10, ...(message ? { message } : {}) }
   } catch (error) {
     services.logger.warn('readiness check failed', { check: name, error: String(error) })
     return { status: 'error', message: `${name} is unavailable` }
   }
 }
 
-function readinessChecks(services: Services): Record<string, () => Promise<unknown>> {
-  return { database: () => services.db.run(sql`select 1`) }
+/** Which Bedrock answers (parseConfig already refused a configuration with no way to reach one). */
+function bedrockConfiguration(config: Config): string {
+  if (usesBedrockEmulator(config)) return 'built-in emulator (synthetic answers)'
+  return `${config.BEDROCK_ENDPOINT ?? config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ?? 'Amazon Bedrock'} in ${config.AWS_REGION}`
+}
+
+function readinessChecks(services: Services): Record<string, () => Promise<string | void>> {
+  return {
+    database: async () => {
+      await services.db.run(sql`select 1`)
+    },
+    streamState: async () => {
+      await services.hub.status('gen_readiness_probe')
+    },
+    bedrock: async () => bedrockConfiguration(services.config),
+  }
 }
 
 export const health: AppRouteHandler<typeof routes.health> = (c) => c.json({ status: 'ok' as const }, 200)
