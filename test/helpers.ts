@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { createApp, type AppDependencies } from '../src/app'
 import { createBedrockClient, type BedrockClientOptions } from '../src/bedrock/bedrock-client'
-import { createBedrockEmulator, DEFAULT_EMULATOR_CREDENTIALS, DEFAULT_EMULATOR_REGION } from '../src/bedrock/emulator'
+import { createBedrockEmulator, DEFAULT_EMULATOR_CREDENTIALS, DEFAULT_EMULATOR_REGION, type BedrockEmulatorOptions } from '../src/bedrock/emulator'
 import { modelClientFromConfig } from '../src/bedrock/model-client'
 import { parseConfig } from '../src/config'
 import { libsqlDatabase } from '../src/db/libsql'
@@ -77,8 +77,8 @@ export async function expectProblem(res: TestResponse | Response, status: number
 }
 
 /** The Bedrock emulator served over real HTTP on a free port, and signed clients pointed at it. */
-export async function startHttpEmulator() {
-  const emulator = createBedrockEmulator({ credentials: DEFAULT_EMULATOR_CREDENTIALS })
+export async function startHttpEmulator(options: Partial<BedrockEmulatorOptions> = {}) {
+  const emulator = createBedrockEmulator({ credentials: DEFAULT_EMULATOR_CREDENTIALS, ...options })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: emulator.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started))
   })

@@ -327,6 +327,19 @@ describe('bad input', () => {
     strict.close()
   })
 
+  it("maps Bedrock's ValidationException for an unknown model to 400 when no allow-list is set", async () => {
+    const picky = await startHttpEmulator({ models: ['amazon.nova-lite-v1:0'] })
+    const app = await createTestApp({}, { models: picky.client() })
+    const user = await app.register()
+    const conv = await (await user.call('POST', '/v1/conversations', { body: {} })).json()
+    const res = await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'hi', modelId: 'no.such-model', stream: false } })
+    const problem = await expectProblem(res, 400, 'validation_failed')
+    expect(problem.detail).toContain('model identifier is invalid')
+    expect(problem.generationId).toMatch(/^gen_/)
+    app.close()
+    await picky.close()
+  })
+
   it('accepts turn bodies above MAX_BODY_BYTES up to MAX_TURN_BODY_BYTES', async () => {
     const user = await t.register()
     const conv = await conversation(user)
