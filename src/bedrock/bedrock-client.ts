@@ -24,11 +24,6 @@ export interface BedrockClientOptions {
 
 type Operation = 'converse' | 'converse-stream'
 
-const ACCEPT: Record<Operation, string> = {
-  converse: 'application/json',
-  'converse-stream': 'application/vnd.amazon.eventstream',
-}
-
 export function createBedrockClient(options: BedrockClientOptions): ModelClient {
   const endpoint = (options.endpoint ?? `https://bedrock-runtime.${options.region}.amazonaws.com`).replace(/\/+$/, '')
   const signedFetch = createSignedFetch(options)
@@ -45,7 +40,8 @@ export function createBedrockClient(options: BedrockClientOptions): ModelClient 
   async function send(operation: Operation, request: ConverseRequest, signal: AbortSignal | undefined) {
     const { modelId, ...payload } = request
     const url = `${endpoint}/model/${encodeURIComponent(modelId)}/${operation}`
-    const init = { headers: { 'content-type': 'application/json', accept: ACCEPT[operation] }, body: JSON.stringify(payload), signal }
+    // Same headers as the official SDK sends (no Accept).
+    const init = { headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal }
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw abortError(signal)
       let failure: BedrockError

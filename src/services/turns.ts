@@ -1,11 +1,18 @@
 import { AppError, notFound } from '../errors'
-import { claimActiveGeneration, releaseActiveGeneration, updateConversation } from '../db/repositories/conversations'
-import { insertTurn, sweepOrphanedGenerations, type GenerationRow } from '../db/repositories/generations'
-import { allMessages, type MessageRow } from '../db/repositories/messages'
+import { claimActiveGeneration, findConversation, releaseActiveGeneration, updateConversation } from '../db/repositories/conversations'
+import {
+  findByIdempotencyKey,
+  insertTurn,
+  releaseExpiredIdempotencyKey,
+  sweepOrphanedGenerations,
+  type GenerationRow,
+} from '../db/repositories/generations'
+import { allMessages, findMessage, type MessageRow } from '../db/repositories/messages'
 import type { InferenceConfig } from '../bedrock/types'
 import type { Part } from '../chat/parts'
 import { conversationPath } from '../chat/history'
 import { chatProducer } from '../chat/chat-task'
+import { sha256Hex } from '../lib/crypto'
 import type { AuthContext, Services } from '../types'
 import { conversationAccess, requireWrite } from './conversation-access'
 
@@ -23,7 +30,11 @@ export interface TurnInput {
   modelId?: string | undefined
   inference?: InferenceConfig | undefined
   parentId?: string | undefined
+  /** Retries with the same key (per user, for IDEMPOTENCY_WINDOW_MS) return the same generation. */
+  idempotencyKey?: string | undefined
 }
+
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 
 const invalid = (path: string, message: string) => new AppError('validation_failed', `${path}: ${message}`, { errors: [{ path, message }] })
 
@@ -68,6 +79,23 @@ export interface StartedTurn {
   generation: GenerationRow
   userMessage: MessageRow
   assistantMessage: MessageRow
+  /** True when an Idempotency-Key matched an earlier turn: nothing new was started. */
+  replayed: boolean
+}
+
+/** The earlier turn with this key, or 422 when the key was used for a different request. */
+async function idempotentReplay(services: Services, userId: string, key: string, requestHash: string): Promise<StartedTurn | null> {
+  const generation = await findByIdempotencyKey(services.db, userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
+  if (!generation) return null
+  if (generation.requestHash !== requestHash) {
+    throw new AppError('idempotency_mismatch', 'This Idempotency-Key was already used with a different request')
+  }
+  const [userMessage, assistantMessage] = await Promise.all([
+    findMessage(services.db, generation.userMessageId),
+    findMessage(services.db, generation.assistantMessageId),
+  ])
+  if (!userMessage || !assistantMessage) throw notFound('Message')
+  return { generation, userMessage, assistantMessage, replayed: true }
 }
 
 /**
@@ -80,6 +108,15 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
   const { conversation } = access
   const parts = userParts(input.content)
   const modelId = resolveModel(services, input.modelId, conversation.modelId)
+  const key = input.idempotencyKey
+  const requestHash = key
+    ? await sha256Hex(JSON.stringify([conversation.id, input.content, input.modelId ?? null, input.inference ?? null, input.parentId ?? null]))
+    : null
+  if (key && requestHash) {
+    const replay = await idempotentReplay(services, auth.userId, key, requestHash)
+    if (replay) return replay
+    await releaseExpiredIdempotencyKey(services.db, auth.userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
+  }
 
   const stored = await allMessages(services.db, conversation.id)
   if (input.parentId && !stored.some((message) => message.id === input.parentId)) throw notFound('Parent message')
@@ -88,7 +125,9 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
   const now = services.now()
   const generationId = services.newId('gen')
   if (!(await claimActiveGeneration(services.db, conversation.id, generationId, now))) {
-    const active = conversation.activeGenerationId
+    const replay = key && requestHash ? await idempotentReplay(services, auth.userId, key, requestHash) : null
+    if (replay) return replay
+    const active = (await findConversation(services.db, conversation.id))?.activeGenerationId ?? conversation.activeGenerationId
     throw new AppError('conflict', 'A generation is already running in this conversation', { members: { activeGenerationId: active } })
   }
 
@@ -118,8 +157,8 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     assistantMessageId: assistantMessage.id,
     status: 'running',
     modelId,
-    idempotencyKey: null,
-    requestHash: null,
+    idempotencyKey: key ?? null,
+    requestHash,
     inputTokens: null,
     outputTokens: null,
     errorCode: null,
@@ -130,6 +169,9 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     await insertTurn(services.db, { userMessage, assistantMessage, generation })
   } catch (error) {
     await releaseActiveGeneration(services.db, conversation.id, generationId)
+    // A concurrent retry with the same Idempotency-Key won the unique index: attach to its turn.
+    const replay = key && requestHash ? await idempotentReplay(services, auth.userId, key, requestHash) : null
+    if (replay) return replay
     throw error
   }
   if (!conversation.title) {
@@ -152,5 +194,5 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     await sweepOrphanedGenerations(services.db, services.now(), [generationId])
     throw error
   }
-  return { generation, userMessage, assistantMessage }
+  return { generation, userMessage, assistantMessage, replayed: false }
 }

@@ -253,6 +253,69 @@ describe('following and resuming', () => {
   })
 })
 
+describe('Idempotency-Key', () => {
+  const send = (user: User, id: string, key: string, body: Record<string, unknown>) =>
+    user.call('POST', `/v1/conversations/${id}/messages`, { body, headers: { 'idempotency-key': key } })
+
+  it('returns the same generation for a retry without calling the model again', async () => {
+    const user = await t.register()
+    const conv = await conversation(user)
+    requests.length = 0
+    const first = await (await send(user, conv.id, 'retry-1', { content: 'Once [[emulator tokens=3]]', stream: false })).json()
+    const second = await send(user, conv.id, 'retry-1', { content: 'Once [[emulator tokens=3]]', stream: false })
+    expect(second.status).toBe(201)
+    expect(await second.json()).toEqual(first)
+    const streamed = parseSse(await (await send(user, conv.id, 'retry-1', { content: 'Once [[emulator tokens=3]]' })).text()).events
+    expect(streamed[0]!.data.assistantMessageId).toBe(first.assistantMessage.id)
+    expect(streamed.at(-1)!.event).toBe('generation.completed')
+    expect(requests).toHaveLength(1)
+    expect(await messages(user, conv.id)).toHaveLength(2)
+  })
+
+  it('attaches a retry to a running generation, also when two arrive at once', async () => {
+    const user = await t.register()
+    const conv = await conversation(user)
+    requests.length = 0
+    const body = { content: 'Concurrent [[emulator tokens=10 delay=10]]' }
+    const [a, b] = await Promise.all([send(user, conv.id, 'same', body), send(user, conv.id, 'same', body)])
+    const [eventsA, eventsB] = [parseSse(await a.text()).events, parseSse(await b.text()).events]
+    expect(eventsA).toEqual(eventsB)
+    expect(eventsA.at(-1)!.event).toBe('generation.completed')
+    expect(requests).toHaveLength(1)
+  })
+
+  it('rejects the same key with a different body (422) and keys are per user', async () => {
+    const user = await t.register()
+    const other = await t.register()
+    const conv = await conversation(user)
+    const otherConv = await conversation(other)
+    expect((await send(user, conv.id, 'k', { content: 'first', stream: false })).status).toBe(201)
+    await expectProblem(await send(user, conv.id, 'k', { content: 'changed', stream: false }), 422, 'idempotency_mismatch')
+    await expectProblem(await send(user, conv.id, 'k', { content: 'first', modelId: 'other.model', stream: false }), 422, 'idempotency_mismatch')
+    const second = await conversation(user)
+    await expectProblem(await send(user, second.id, 'k', { content: 'first', stream: false }), 422, 'idempotency_mismatch')
+    expect((await send(other, otherConv.id, 'k', { content: 'first', stream: false })).status).toBe(201)
+    for (const key of ['', 'ü-not-ascii', 'x'.repeat(256), 'has space']) {
+      await expectProblem(await send(user, conv.id, key, { content: 'x' }), 400, 'validation_failed')
+    }
+  })
+
+  it('replays a finished turn from the database after the hub let its events expire', async () => {
+    const quick = await createTestApp({ STREAM_RETENTION_SECONDS: '1' }, { models: emulator.client() })
+    const user = await quick.register()
+    const conv = await (await user.call('POST', '/v1/conversations', { body: {} })).json()
+    const body = { content: 'Expire [[emulator tokens=4]]' }
+    const original = parseSse(await (await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body, headers: { 'idempotency-key': 'old' } })).text()).events
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    const generationId = original[0]!.data.generationId
+    await expectProblem(await user.call('GET', `/v1/generations/${generationId}/events`), 404, 'not_found')
+    const replay = parseSse(await (await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body, headers: { 'idempotency-key': 'old' } })).text()).events
+    expect(replay.map((e) => e.event)).toEqual(['generation.started', 'text.delta', 'usage', 'generation.completed'])
+    expect(replay[1]!.data.delta).toBe(original.filter((e) => e.event === 'text.delta').map((e) => e.data.delta).join(''))
+    quick.close()
+  })
+})
+
 describe('crash recovery', () => {
   it('finalizes a generation with no live producer as incomplete, keeping checkpointed text', async () => {
     const user = await t.register()

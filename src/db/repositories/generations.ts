@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm'
+import { and, eq, gte, inArray, isNotNull, lt } from 'drizzle-orm'
 import type { Database } from '../database'
 import { conversations, generations, messages } from '../schema'
 import type { MessageRow } from './messages'
@@ -91,4 +91,21 @@ export async function sweepOrphanedGenerations(db: Database, now: Date, ids?: st
     ])
   }
   return orphans.length
+}
+
+/** The generation a user started with this Idempotency-Key since `since`, if any. */
+export async function findByIdempotencyKey(db: Database, userId: string, key: string, since: Date): Promise<GenerationRow | undefined> {
+  return db
+    .select()
+    .from(generations)
+    .where(and(eq(generations.userId, userId), eq(generations.idempotencyKey, key), gte(generations.startedAt, since)))
+    .get()
+}
+
+/** Frees a key whose retention ended, so it can name a new turn. */
+export async function releaseExpiredIdempotencyKey(db: Database, userId: string, key: string, before: Date): Promise<void> {
+  await db
+    .update(generations)
+    .set({ idempotencyKey: null })
+    .where(and(eq(generations.userId, userId), eq(generations.idempotencyKey, key), isNotNull(generations.idempotencyKey), lt(generations.startedAt, before)))
 }

@@ -4,6 +4,7 @@ import { allMessages, findMessage, listMessages as listMessageRows } from '../..
 import { AppError, errorStatus, notFound, problemResponse, type ErrorCode } from '../../errors'
 import { decodeCursor, toPage } from '../../lib/pagination'
 import { conversationMarkdown, renderConversation, renderMessage } from '../../chat/render'
+import { storedGenerationEvents } from '../../chat/stored-events'
 import { conversationAccess, requireManage } from '../../services/conversation-access'
 import { resolveModel, startTurn } from '../../services/turns'
 import { workspaceAccess } from '../../services/workspace-access'
@@ -110,10 +111,13 @@ export const listMessages: AppRouteHandler<typeof routes.listMessages> = async (
 export const sendTurn: AppRouteHandler<typeof routes.sendTurn> = async (c) => {
   const services = c.var.services
   const body = c.req.valid('json')
-  const turn = await startTurn(services, c.var.auth, c.req.valid('param').id, body)
+  const { 'idempotency-key': idempotencyKey } = c.req.valid('header')
+  const turn = await startTurn(services, c.var.auth, c.req.valid('param').id, { ...body, idempotencyKey })
   const generationId = turn.generation.id
-  keepRunning(c, services.hub.running(generationId))
-  const events = await services.hub.subscribe(generationId, 0)
+  if (!turn.replayed) keepRunning(c, services.hub.running(generationId))
+  const events =
+    (await services.hub.subscribe(generationId, 0)) ??
+    (turn.replayed && turn.generation.status !== 'running' ? storedGenerationEvents(turn.generation, turn.assistantMessage) : null)
   if (!events) throw new AppError('internal', 'The generation could not be followed')
   if (body.stream) return eventStreamResponse(c, events) as never
 

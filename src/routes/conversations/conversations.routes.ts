@@ -129,13 +129,24 @@ export const sendTurn = createRoute({
     'The user message is stored before the model is called. With `stream: true` (default) the answer streams as ' +
     'server-sent events (`generation.started`, `text.delta`, …, one terminal event); with `stream: false` the call ' +
     'returns both messages once the generation ends. The generation runs detached: a client that disconnects does ' +
-    'not stop it. A second turn while one runs is 409 with `activeGenerationId`.',
+    'not stop it. A second turn while one runs is 409 with `activeGenerationId`. With an `Idempotency-Key`, a retry ' +
+    'attaches to the original generation instead of calling the model again.',
   security,
-  request: { params: ConversationParams, ...jsonBody(TurnBody) },
+  request: {
+    params: ConversationParams,
+    headers: z.object({
+      'idempotency-key': z
+        .string()
+        .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters')
+        .optional()
+        .openapi({ description: 'A retry with the same key and body returns the same generation (24 h); a different body is 422' }),
+    }),
+    ...jsonBody(TurnBody),
+  },
   responses: {
     200: { description: 'Server-sent events (stream: true)', content: { 'text/event-stream': { schema: z.string() } } },
     201: jsonContent(z.object({ userMessage: MessageSchema, assistantMessage: MessageSchema }).openapi('TurnResult'), 'Completed (stream: false)'),
-    ...errorResponses(400, 401, 403, 404, 409, 413, 415),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422),
     429: { description: 'Model throttled (rate_limited)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
     502: { description: 'Model failed (upstream_error)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
     504: { description: 'Model timed out (upstream_timeout)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },

@@ -1,0 +1,40 @@
+import type { GenerationRow } from '../db/repositories/generations'
+import type { MessageRow } from '../db/repositories/messages'
+import type { SequencedEvent } from '../stream/events'
+import type { Part } from './parts'
+
+/**
+ * A finished generation's events rebuilt from what the database kept, for an Idempotency-Key retry that arrives
+ * after the hub let the original events expire: one text delta with the whole text, usage, then the outcome.
+ */
+export async function* storedGenerationEvents(generation: GenerationRow, message: MessageRow): AsyncGenerator<SequencedEvent[]> {
+  const generationId = generation.id
+  const usage = { inputTokens: generation.inputTokens ?? 0, outputTokens: generation.outputTokens ?? 0 }
+  const text = (message.parts as Part[]).flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('')
+  const events: Omit<SequencedEvent, 'id'>[] = [
+    {
+      type: 'generation.started',
+      data: {
+        generationId,
+        conversationId: generation.conversationId,
+        userMessageId: generation.userMessageId,
+        assistantMessageId: generation.assistantMessageId,
+        modelId: generation.modelId,
+      },
+    },
+  ]
+  if (text) events.push({ type: 'text.delta', data: { generationId, delta: text } })
+  if (generation.inputTokens !== null) events.push({ type: 'usage', data: { generationId, ...usage } })
+  if (generation.status === 'completed') {
+    events.push({
+      type: 'generation.completed',
+      data: { generationId, assistantMessageId: message.id, stopReason: message.stopReason ?? 'end_turn', usage, latencyMs: message.latencyMs ?? 0 },
+    })
+  } else if (generation.status === 'cancelled') {
+    events.push({ type: 'generation.cancelled', data: { generationId } })
+  } else {
+    const code = generation.errorCode ?? 'internal'
+    events.push({ type: 'generation.failed', data: { generationId, code, message: `The generation failed (${code})`, retryable: false } })
+  }
+  yield events.map((event, index) => ({ ...event, id: index + 1 }) as SequencedEvent)
+}
