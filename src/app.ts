@@ -23,7 +23,8 @@ import { messagesRouter } from './routes/messages/messages.index'
 import type { ModelClient } from './bedrock/types'
 import { createMetrics } from './metrics/registry'
 import { createMemoryHub } from './stream/memory-hub'
-import type { GenerationHub } from './stream/hub'
+import type { GenerationHub, TaskRunner } from './stream/hub'
+import { runTask } from './chat/tasks'
 import type { Services } from './types'
 
 export interface AppDependencies {
@@ -35,8 +36,8 @@ export interface AppDependencies {
   /** Overrides the JWKS fetched from OIDC_JWKS_URL (tests use a local key set). */
   oidcKeys?: JWTVerifyGetKey
   models: ModelClient
-  /** Defaults to an in-memory hub (one process). */
-  hub?: GenerationHub
+  /** Builds the stream-state hub around the task runner; defaults to an in-memory hub (one process). */
+  hub?: (run: TaskRunner) => GenerationHub
 }
 
 const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
@@ -56,7 +57,7 @@ export function buildServices(deps: AppDependencies): Services {
   const secret = config.JWT_SECRET
   if (!secret) throw new ConfigError('Invalid configuration:\n  JWT_SECRET: is required (the entry generates one in development)')
   const jwksUrl = config.OIDC_JWKS_URL ?? (config.OIDC_ISSUER ? `${config.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json` : null)
-  return {
+  const base: Omit<Services, 'hub'> = {
     config: { ...config, JWT_SECRET: secret },
     db: deps.db,
     logger: deps.logger ?? createLogger(config.LOG_LEVEL),
@@ -64,9 +65,12 @@ export function buildServices(deps: AppDependencies): Services {
     now: deps.now ?? (() => new Date()),
     oidcKeys: deps.oidcKeys ?? (jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : null),
     models: deps.models,
-    hub: deps.hub ?? createMemoryHub({ retentionMs: config.STREAM_RETENTION_SECONDS * 1000 }),
     metrics: createMetrics(),
   }
+  // Tasks run with the finished services; the hub only calls `run` after construction.
+  const run: TaskRunner = (task, context) => runTask(services, task, context)
+  const services: Services = { ...base, hub: deps.hub?.(run) ?? createMemoryHub({ run, retentionMs: config.STREAM_RETENTION_SECONDS * 1000 }) }
+  return services
 }
 
 export function createApp(deps: AppDependencies) {

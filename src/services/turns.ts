@@ -11,7 +11,7 @@ import { allMessages, findMessage, type MessageRow } from '../db/repositories/me
 import type { InferenceConfig } from '../bedrock/types'
 import type { Part } from '../chat/parts'
 import { conversationPath } from '../chat/history'
-import { chatProducer } from '../chat/chat-task'
+import type { ChatTurn } from '../chat/chat-task'
 import { sha256Hex } from '../lib/crypto'
 import type { AuthContext, Services } from '../types'
 import { conversationAccess, requireWrite } from './conversation-access'
@@ -181,15 +181,13 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
 
   const history = [...conversationPath(stored, parentId), userMessage]
   try {
-    await services.hub.start(
-      generationId,
-      chatProducer(services, {
-        generation,
-        history,
-        systemPrompt: conversation.systemPrompt,
-        inference: { maxTokens: services.config.DEFAULT_MAX_TOKENS, ...input.inference },
-      }),
-    )
+    const chat: ChatTurn = {
+      generation,
+      history,
+      systemPrompt: conversation.systemPrompt,
+      inference: { maxTokens: services.config.DEFAULT_MAX_TOKENS, ...input.inference },
+    }
+    await services.hub.start({ generationId, conversationId: conversation.id, task: 'chat', input: chat })
   } catch (error) {
     await sweepOrphanedGenerations(services.db, services.now(), [generationId])
     throw error

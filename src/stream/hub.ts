@@ -9,6 +9,21 @@ export interface ProducerContext {
 
 export type Producer = (context: ProducerContext) => Promise<void>
 
+/**
+ * What to run, as data: a hub may run it in another process or object (a Durable Object), which builds the
+ * producer from its own services. `task` names a handler (`chat`); `input` is that handler's structured-cloneable
+ * input.
+ */
+export interface GenerationTask {
+  generationId: string
+  conversationId: string
+  task: string
+  input: unknown
+}
+
+/** Runs a task to its terminal event: the task registry, bound to the services of wherever it runs. */
+export type TaskRunner = (task: GenerationTask, context: ProducerContext) => Promise<void>
+
 export interface HubStatus {
   state: GenerationState
   lastEventId: number
@@ -20,8 +35,8 @@ export interface HubStatus {
  * and then follow live.
  */
 export interface GenerationHub {
-  /** Starts the producer detached; resolves once the generation is registered (not when it ends). */
-  start(generationId: string, producer: Producer): Promise<void>
+  /** Starts the task detached; resolves once the generation is registered (not when it ends). */
+  start(task: GenerationTask): Promise<void>
   /**
    * Events with id > after, in batches (one batch per wake-up, so encoders write once per batch). Ends after the
    * terminal event; null when the hub does not know the generation (never started here, or expired).

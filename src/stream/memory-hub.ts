@@ -1,5 +1,5 @@
 import { isTerminal, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent } from './events'
-import type { GenerationHub, HubStatus, Producer } from './hub'
+import type { GenerationHub, GenerationTask, HubStatus, TaskRunner } from './hub'
 
 interface Entry {
   events: SequencedEvent[]
@@ -12,12 +12,13 @@ interface Entry {
 }
 
 export interface MemoryHubOptions {
+  run: TaskRunner
   retentionMs?: number
   now?: () => number
 }
 
 /** One process: events kept in memory, subscribers woken once per microtask batch, finished ones expire. */
-export function createMemoryHub({ retentionMs = 600_000, now = Date.now }: MemoryHubOptions = {}): GenerationHub {
+export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: MemoryHubOptions): GenerationHub {
   const entries = new Map<string, Entry>()
 
   const expire = () => {
@@ -61,7 +62,8 @@ export function createMemoryHub({ retentionMs = 600_000, now = Date.now }: Memor
   }
 
   return {
-    async start(generationId: string, producer: Producer) {
+    async start(task: GenerationTask) {
+      const { generationId } = task
       expire()
       if (entries.has(generationId)) throw new Error(`generation ${generationId} already started`)
       const entry: Entry = {
@@ -74,7 +76,7 @@ export function createMemoryHub({ retentionMs = 600_000, now = Date.now }: Memor
         done: Promise.resolve(),
       }
       entries.set(generationId, entry)
-      entry.done = producer({ signal: entry.controller.signal, emit: (event) => append(entry, event) })
+      entry.done = run(task, { signal: entry.controller.signal, emit: (event) => append(entry, event) })
         .catch((error: unknown) => {
           append(entry, {
             type: 'generation.failed',
