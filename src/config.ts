@@ -61,6 +61,10 @@ export const ConfigSchema = z
     MODEL_IDS: list,
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     STREAM_RETENTION_SECONDS: z.coerce.number().int().positive().default(600),
+    STREAM_STALE_SECONDS: z.coerce.number().int().positive().default(30),
+    STREAM_STATE: z.enum(['memory', 'redis', 'durable-object']).optional(),
+    UPSTASH_REDIS_REST_URL: z.url().optional(),
+    UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && !config.JWT_SECRET) {
@@ -72,6 +76,9 @@ export const ConfigSchema = z
         path: ['AWS_ACCESS_KEY_ID'],
         message: 'is required (or AWS_BEARER_TOKEN_BEDROCK) when BEDROCK_EMULATOR=off',
       })
+    }
+    if (config.STREAM_STATE === 'redis' && !(config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN)) {
+      ctx.addIssue({ code: 'custom', path: ['UPSTASH_REDIS_REST_URL'], message: 'and UPSTASH_REDIS_REST_TOKEN are required when STREAM_STATE=redis' })
     }
     if (config.AWS_ACCESS_KEY_ID && !config.AWS_SECRET_ACCESS_KEY) {
       ctx.addIssue({ code: 'custom', path: ['AWS_SECRET_ACCESS_KEY'], message: 'is required when AWS_ACCESS_KEY_ID is set' })

@@ -76,7 +76,8 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: 
         done: Promise.resolve(),
       }
       entries.set(generationId, entry)
-      entry.done = run(task, { signal: entry.controller.signal, emit: (event) => append(entry, event) })
+      entry.done = Promise.resolve()
+        .then(() => run(task, { signal: entry.controller.signal, emit: (event) => append(entry, event) }))
         .catch((error: unknown) => {
           append(entry, {
             type: 'generation.failed',
