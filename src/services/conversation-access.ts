@@ -6,6 +6,8 @@ import { findWorkspaceForUser } from '../db/repositories/workspaces'
 import type { AuthContext, Services } from '../types'
 import { roleAtLeast } from './workspace-access'
 
+const ORPHAN_GRACE_MS = 10_000
+
 export interface ConversationAccess {
   conversation: ConversationRow
   role: Role
@@ -25,9 +27,12 @@ export async function conversationAccess(services: Services, auth: AuthContext, 
   const membership = await findWorkspaceForUser(services.db, conversation.workspaceId, auth.userId)
   const isCreator = conversation.userId === auth.userId
   if (!membership || (!isCreator && conversation.visibility !== 'workspace')) throw notFound('Conversation')
-  if (conversation.activeGenerationId && !(await services.hub.status(conversation.activeGenerationId))) {
-    await sweepOrphanedGenerations(services.db, services.now(), [conversation.activeGenerationId])
-    conversation = { ...conversation, activeGenerationId: null }
+  const active = conversation.activeGenerationId
+  if (active && !(await services.hub.status(active))) {
+    // Between claiming the conversation and reaching the hub a turn is briefly unknown to it: spare young ones.
+    const now = services.now()
+    const graceStart = new Date(now.getTime() - ORPHAN_GRACE_MS)
+    if (await sweepOrphanedGenerations(services.db, now, [active], graceStart)) conversation = { ...conversation, activeGenerationId: null }
   }
   const canWrite = roleAtLeast(membership.role, 'member')
   return {

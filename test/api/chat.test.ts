@@ -320,7 +320,7 @@ describe('crash recovery', () => {
   it('finalizes a generation with no live producer as incomplete, keeping checkpointed text', async () => {
     const user = await t.register()
     const conv = await conversation(user)
-    const now = Date.now()
+    const now = Date.now() - 60_000
     await t.client.batch([
       { sql: "insert into messages (id, conversation_id, parent_id, role, parts, status, created_at, updated_at) values ('msg_crash_1', ?, null, 'user', '[{\"type\":\"text\",\"text\":\"hi\"}]', 'complete', ?, ?)", args: [conv.id, now, now] },
       { sql: "insert into messages (id, conversation_id, parent_id, role, parts, status, model_id, created_at, updated_at) values ('msg_crash_2', ?, 'msg_crash_1', 'assistant', '[{\"type\":\"text\",\"text\":\"partial\"}]', 'streaming', 'm', ?, ?)", args: [conv.id, now, now] },

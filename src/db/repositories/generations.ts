@@ -66,13 +66,20 @@ export async function finalizeGeneration(db: Database, f: Finalization): Promise
 
 /**
  * Closes generations whose producer is gone (a crash): their assistant message keeps its checkpointed parts and
- * becomes `incomplete`, the generation `failed`, the conversation free. `ids` limits the sweep (finalize on read).
+ * becomes `incomplete`, the generation `failed`, the conversation free. `ids` limits the sweep (finalize on read);
+ * `startedBefore` spares generations too young to have reached their hub yet.
  */
-export async function sweepOrphanedGenerations(db: Database, now: Date, ids?: string[]): Promise<number> {
+export async function sweepOrphanedGenerations(db: Database, now: Date, ids?: string[], startedBefore?: Date): Promise<number> {
   const orphans = await db
     .select({ id: generations.id, conversationId: generations.conversationId, assistantMessageId: generations.assistantMessageId })
     .from(generations)
-    .where(and(eq(generations.status, 'running'), ids ? inArray(generations.id, ids) : undefined))
+    .where(
+      and(
+        eq(generations.status, 'running'),
+        ids ? inArray(generations.id, ids) : undefined,
+        startedBefore ? lt(generations.startedAt, startedBefore) : undefined,
+      ),
+    )
     .all()
   for (const orphan of orphans) {
     await db.batch([
