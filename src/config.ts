@@ -77,6 +77,13 @@ export const ConfigSchema = z
         message: 'is required (or AWS_BEARER_TOKEN_BEDROCK) when BEDROCK_EMULATOR=off',
       })
     }
+    if (config.MODEL_IDS.length > 0 && !config.MODEL_IDS.includes(config.DEFAULT_MODEL_ID)) {
+      ctx.addIssue({ code: 'custom', path: ['DEFAULT_MODEL_ID'], message: `must be one of MODEL_IDS (${config.MODEL_IDS.join(', ')})` })
+    }
+    const endpoint = config.BEDROCK_ENDPOINT ?? config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME
+    if (endpoint && config.BEDROCK_EMULATOR !== 'on' && !config.AWS_ACCESS_KEY_ID && !config.AWS_BEARER_TOKEN_BEDROCK) {
+      ctx.addIssue({ code: 'custom', path: ['AWS_ACCESS_KEY_ID'], message: `is required (or AWS_BEARER_TOKEN_BEDROCK) to call ${endpoint}` })
+    }
     if (config.STREAM_STATE === 'redis' && !(config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN)) {
       ctx.addIssue({ code: 'custom', path: ['UPSTASH_REDIS_REST_URL'], message: 'and UPSTASH_REDIS_REST_TOKEN are required when STREAM_STATE=redis' })
     }

@@ -35,6 +35,8 @@ describe('parseConfig', () => {
     [{ BEDROCK_EMULATOR: 'off' }, 'AWS_ACCESS_KEY_ID'],
     [{ AWS_ACCESS_KEY_ID: 'AKIA0000' }, 'AWS_SECRET_ACCESS_KEY'],
     [{ BEDROCK_ENDPOINT: 'not a url' }, 'BEDROCK_ENDPOINT'],
+    [{ BEDROCK_ENDPOINT: 'http://127.0.0.1:4010' }, 'AWS_ACCESS_KEY_ID'],
+    [{ MODEL_IDS: 'a,b' }, 'DEFAULT_MODEL_ID'],
   ])('fails closed on %j naming %s', (source, name) => {
     expect(() => parseConfig(source)).toThrow(ConfigError)
     expect(() => parseConfig(source)).toThrow(new RegExp(`^\\s*${name}:`, 'm'))

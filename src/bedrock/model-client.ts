@@ -47,13 +47,18 @@ export function modelClientFromConfig(config: Config, fetcher: typeof fetch = fe
   }
 }
 
+const BANNER_LINES = [
+  'BEDROCK EMULATOR: no AWS credentials are configured, so answers are',
+  'SYNTHETIC, produced by the built-in emulator, not by a real model.',
+  'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or a Bedrock API key in',
+  'AWS_BEARER_TOKEN_BEDROCK) to use Amazon Bedrock.',
+]
+const BANNER_WIDTH = Math.max(...BANNER_LINES.map((line) => line.length))
+
 export const EMULATOR_BANNER = [
   '',
-  '  ************************************************************************',
-  '  *  BEDROCK EMULATOR: no AWS credentials are configured, so answers are  *',
-  '  *  SYNTHETIC, produced by the built-in emulator, not by a real model.   *',
-  '  *  Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or a Bedrock API key in *',
-  '  *  AWS_BEARER_TOKEN_BEDROCK) to use Amazon Bedrock.                     *',
-  '  ************************************************************************',
+  `  ${'*'.repeat(BANNER_WIDTH + 6)}`,
+  ...BANNER_LINES.map((line) => `  *  ${line.padEnd(BANNER_WIDTH)}  *`),
+  `  ${'*'.repeat(BANNER_WIDTH + 6)}`,
   '',
 ].join('\n')

@@ -13,4 +13,5 @@ started.logger.info(`EdgeChat listening on http://localhost:${started.config.POR
   database: started.config.DATABASE_URL,
 })
 
-export default { fetch: started.app.fetch, port: started.config.PORT }
+// Bun closes connections idle for 10 s by default; SSE streams stay quiet up to the 15 s ping.
+export default { fetch: started.app.fetch, port: started.config.PORT, idleTimeout: 60 }

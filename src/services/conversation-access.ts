@@ -1,12 +1,21 @@
 import { AppError, notFound } from '../errors'
 import { findConversation, type ConversationRow } from '../db/repositories/conversations'
-import { sweepOrphanedGenerations } from '../db/repositories/generations'
+import { findGeneration, sweepOrphanedGenerations } from '../db/repositories/generations'
 import type { Role } from '../db/schema'
 import { findWorkspaceForUser } from '../db/repositories/workspaces'
 import type { AuthContext, Services } from '../types'
 import { roleAtLeast } from './workspace-access'
 
-const ORPHAN_GRACE_MS = 10_000
+/**
+ * An active generation with no producer left: the hub lost it (a crash or restart), or the hub finished it but
+ * its final write never landed (the terminal event is only announced after that write succeeds).
+ */
+async function isInterrupted(services: Services, generationId: string): Promise<boolean> {
+  const status = await services.hub.status(generationId)
+  if (status) return status.state !== 'running'
+  const generation = await findGeneration(services.db, generationId)
+  return generation?.status === 'running' && (await services.hub.isOrphaned(generationId, generation.startedAt))
+}
 
 export interface ConversationAccess {
   conversation: ConversationRow
@@ -27,12 +36,9 @@ export async function conversationAccess(services: Services, auth: AuthContext, 
   const membership = await findWorkspaceForUser(services.db, conversation.workspaceId, auth.userId)
   const isCreator = conversation.userId === auth.userId
   if (!membership || (!isCreator && conversation.visibility !== 'workspace')) throw notFound('Conversation')
-  const active = conversation.activeGenerationId
-  if (active && !(await services.hub.status(active))) {
-    // Between claiming the conversation and reaching the hub a turn is briefly unknown to it: spare young ones.
-    const now = services.now()
-    const graceStart = new Date(now.getTime() - ORPHAN_GRACE_MS)
-    if (await sweepOrphanedGenerations(services.db, now, [active], graceStart)) conversation = { ...conversation, activeGenerationId: null }
+  if (conversation.activeGenerationId && (await isInterrupted(services, conversation.activeGenerationId))) {
+    await sweepOrphanedGenerations(services.db, services.now(), [conversation.activeGenerationId])
+    conversation = { ...conversation, activeGenerationId: null }
   }
   const canWrite = roleAtLeast(membership.role, 'member')
   return {

@@ -45,6 +45,11 @@ export interface GenerationHub {
   /** Asks the producer to stop. False when the generation is unknown or already finished. */
   cancel(generationId: string): Promise<boolean>
   status(generationId: string): Promise<HubStatus | null>
+  /**
+   * Whether a generation the database still calls running has no producer left anywhere (its process crashed or
+   * restarted), so it may be finalized as interrupted. False when it may be running somewhere this hub can't see.
+   */
+  isOrphaned(generationId: string, startedAt: Date): Promise<boolean>
   /** Promises of running producers, for runtimes that must be told to keep working (waitUntil). */
   running(generationId: string): Promise<void> | undefined
 }

@@ -6,10 +6,14 @@ interface Entry {
   state: GenerationState
   finishedAt: number | null
   controller: AbortController
+  cancelRequested: boolean
   wakers: Set<() => void>
   wakeScheduled: boolean
   done: Promise<void>
 }
+
+/** How often a running producer looks for a cancel request (see `cancel`). */
+const CANCEL_POLL_MS = 50
 
 export interface MemoryHubOptions {
   run: TaskRunner
@@ -20,6 +24,7 @@ export interface MemoryHubOptions {
 /** One process: events kept in memory, subscribers woken once per microtask batch, finished ones expire. */
 export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: MemoryHubOptions): GenerationHub {
   const entries = new Map<string, Entry>()
+  const createdAt = now()
 
   const expire = () => {
     const cutoff = now() - retentionMs
@@ -71,11 +76,17 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: 
         state: 'running',
         finishedAt: null,
         controller: new AbortController(),
+        cancelRequested: false,
         wakers: new Set(),
         wakeScheduled: false,
         done: Promise.resolve(),
       }
       entries.set(generationId, entry)
+      // The abort fires from a timer of the producer's own: workerd forbids touching a request's I/O (the model
+      // fetch) from another request, such as the one that asked to cancel.
+      const cancelWatch = setInterval(() => {
+        if (entry.cancelRequested) entry.controller.abort()
+      }, CANCEL_POLL_MS)
       entry.done = Promise.resolve()
         .then(() => run(task, { signal: entry.controller.signal, emit: (event) => append(entry, event) }))
         .catch((error: unknown) => {
@@ -85,6 +96,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: 
           })
         })
         .finally(() => {
+          clearInterval(cancelWatch)
           if (entry.state === 'running') {
             append(entry, {
               type: 'generation.failed',
@@ -103,7 +115,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: 
     async cancel(generationId: string) {
       const entry = entries.get(generationId)
       if (!entry || entry.state !== 'running') return false
-      entry.controller.abort()
+      entry.cancelRequested = true
       return true
     },
 
@@ -111,6 +123,11 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: 
       expire()
       const entry = entries.get(generationId)
       return entry ? { state: entry.state, lastEventId: entry.events.length } : null
+    },
+
+    async isOrphaned(generationId: string, startedAt: Date) {
+      // This hub sees every generation started in its process since it was created; older ones lost theirs.
+      return !entries.has(generationId) && startedAt.getTime() < createdAt
     },
 
     running(generationId: string) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ConverseRequest, ModelClient } from '../../src/bedrock/types'
 import { sweepOrphanedGenerations } from '../../src/db/repositories/generations'
+import { createMemoryHub } from '../../src/stream/memory-hub'
 import { createTestApp, expectProblem, startHttpEmulator, type TestApp } from '../helpers'
 import { parseSse, readSseUntil } from '../sse'
 
@@ -317,10 +318,45 @@ describe('Idempotency-Key', () => {
 })
 
 describe('crash recovery', () => {
+  it('frees a conversation whose generation ended in the hub but whose final write never landed', async () => {
+    const lost = await createTestApp({}, {
+      hub: (run) => {
+        const hub = createMemoryHub({ run })
+        return { ...hub, status: async (id) => (id === 'gen_lost' ? { state: 'failed', lastEventId: 3 } : hub.status(id)) }
+      },
+    })
+    const user = await lost.register()
+    const conv = await (await user.call('POST', '/v1/conversations', { body: {} })).json()
+    const now = Date.now()
+    await lost.client.batch([
+      { sql: "insert into messages (id, conversation_id, parent_id, role, parts, status, created_at, updated_at) values ('msg_lost_1', ?, null, 'user', '[]', 'complete', ?, ?)", args: [conv.id, now, now] },
+      { sql: "insert into messages (id, conversation_id, parent_id, role, parts, status, model_id, created_at, updated_at) values ('msg_lost_2', ?, 'msg_lost_1', 'assistant', '[]', 'streaming', 'm', ?, ?)", args: [conv.id, now, now] },
+      { sql: "insert into generations (id, conversation_id, user_id, user_message_id, assistant_message_id, status, model_id, started_at) values ('gen_lost', ?, ?, 'msg_lost_1', 'msg_lost_2', 'running', 'm', ?)", args: [conv.id, user.user.id, now] },
+      { sql: "update conversations set active_generation_id = 'gen_lost' where id = ?", args: [conv.id] },
+    ])
+    expect((await (await user.call('GET', `/v1/conversations/${conv.id}`)).json()).activeGenerationId).toBeNull()
+    expect((await (await user.call('GET', '/v1/generations/gen_lost')).json()).status).toBe('failed')
+    lost.close()
+  })
+
+  it('leaves alone a running generation this process never saw start, if it started after the process did', async () => {
+    const user = await t.register()
+    const conv = await conversation(user)
+    const now = Date.now()
+    await t.client.batch([
+      { sql: "insert into messages (id, conversation_id, parent_id, role, parts, status, created_at, updated_at) values ('msg_else_1', ?, null, 'user', '[]', 'complete', ?, ?)", args: [conv.id, now, now] },
+      { sql: "insert into messages (id, conversation_id, parent_id, role, parts, status, model_id, created_at, updated_at) values ('msg_else_2', ?, 'msg_else_1', 'assistant', '[]', 'streaming', 'm', ?, ?)", args: [conv.id, now, now] },
+      { sql: "insert into generations (id, conversation_id, user_id, user_message_id, assistant_message_id, status, model_id, started_at) values ('gen_else', ?, ?, 'msg_else_1', 'msg_else_2', 'running', 'm', ?)", args: [conv.id, user.user.id, now] },
+      { sql: "update conversations set active_generation_id = 'gen_else' where id = ?", args: [conv.id] },
+    ])
+    expect((await (await user.call('GET', `/v1/conversations/${conv.id}`)).json()).activeGenerationId).toBe('gen_else')
+    expect((await (await user.call('GET', '/v1/generations/gen_else')).json()).status).toBe('running')
+  })
+
   it('finalizes a generation with no live producer as incomplete, keeping checkpointed text', async () => {
     const user = await t.register()
     const conv = await conversation(user)
-    const now = Date.now() - 60_000
+    const now = Date.now() - 3_600_000
     await t.client.batch([
       { sql: "insert into messages (id, conversation_id, parent_id, role, parts, status, created_at, updated_at) values ('msg_crash_1', ?, null, 'user', '[{\"type\":\"text\",\"text\":\"hi\"}]', 'complete', ?, ?)", args: [conv.id, now, now] },
       { sql: "insert into messages (id, conversation_id, parent_id, role, parts, status, model_id, created_at, updated_at) values ('msg_crash_2', ?, 'msg_crash_1', 'assistant', '[{\"type\":\"text\",\"text\":\"partial\"}]', 'streaming', 'm', ?, ?)", args: [conv.id, now, now] },

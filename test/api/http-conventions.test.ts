@@ -70,6 +70,10 @@ describe('HTTP conventions', () => {
       await expectProblem(await t.request('POST', '/v1/auth/login', { body }), 400, 'validation_failed')
     }
     await expectProblem(await t.app.request('/v1/auth/login', { method: 'POST' }), 400, 'validation_failed')
+    // A POST without Content-Length or Transfer-Encoding has no body, whatever the runtime's Request says.
+    const empty = new ReadableStream({ start: (controller) => controller.close() })
+    const bodiless = await t.app.request('/v1/auth/login', { method: 'POST', body: empty, duplex: 'half' } as RequestInit)
+    await expectProblem(bodiless, 400, 'validation_failed')
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
       await expectProblem(await t.request('POST', '/v1/auth/login', { body: '{}', headers: { 'content-type': type } }), 415, 'unsupported_media_type')
     }
