@@ -1,4 +1,5 @@
 import { HTTPException } from 'hono/http-exception'
+import type { UpgradeWebSocket } from 'hono/ws'
 import { cors } from 'hono/cors'
 import { requestId } from 'hono/request-id'
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose'
@@ -20,6 +21,7 @@ import { workspacesRouter } from './routes/workspaces/workspaces.index'
 import { conversationsRouter } from './routes/conversations/conversations.index'
 import { generationsRouter } from './routes/generations/generations.index'
 import { messagesRouter } from './routes/messages/messages.index'
+import { websocketRouter } from './routes/realtime/websocket.index'
 import type { ModelClient } from './bedrock/types'
 import { createMetrics } from './metrics/registry'
 import { createMemoryHub } from './stream/memory-hub'
@@ -36,6 +38,8 @@ export interface AppDependencies {
   /** Overrides the JWKS fetched from OIDC_JWKS_URL (tests use a local key set). */
   oidcKeys?: JWTVerifyGetKey
   models: ModelClient
+  /** The runtime's WebSocket adapter (hono/bun, hono/cloudflare-workers, @hono/node-server). */
+  upgradeWebSocket?: UpgradeWebSocket
   /** Builds the stream-state hub around the task runner; defaults to an in-memory hub (one process). */
   hub?: (run: TaskRunner) => GenerationHub
 }
@@ -105,6 +109,7 @@ export function createApp(deps: AppDependencies) {
     .route('/', conversationsRouter)
     .route('/', messagesRouter)
     .route('/', generationsRouter)
+    .route('/', websocketRouter(deps.upgradeWebSocket))
     .route('/', docsRouter)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
