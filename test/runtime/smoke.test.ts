@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { EMULATOR_BANNER } from '../../src/bedrock/model-client'
+import { ConfigSchema } from '../../src/config'
+import { parseSse, type ParsedEvent } from '../sse'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const BIN = join(ROOT, 'node_modules', '.bin')
@@ -18,12 +20,11 @@ const JWT_SECRET = 's'.repeat(40)
 const START_TIMEOUT_MS = 20_000
 const STOP_TIMEOUT_MS = 5_000
 
-/** Every variable src/config.ts reads: none of them may leak in from the environment running the tests. */
-const CONFIG_VARS = [
-  'PORT', 'DATABASE_URL', 'DATABASE_AUTH_TOKEN', 'JWT_SECRET', 'NODE_ENV', 'ACCESS_TOKEN_TTL', 'REFRESH_TOKEN_TTL',
-  'ALLOW_REGISTRATION', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL', 'CORS_ORIGINS', 'LOG_LEVEL', 'MAX_BODY_BYTES',
-  'MAX_TURN_BODY_BYTES',
-]
+/**
+ * Every variable src/config.ts reads: none of them may leak in from the environment running the tests (AWS
+ * credentials in particular would send the chat turns below to real Bedrock instead of the built-in emulator).
+ */
+const CONFIG_VARS = Object.keys(ConfigSchema.shape)
 
 const runtimes = [
   { runtime: 'node', command: join(BIN, 'tsx'), args: ['src/entries/node.ts'] },
@@ -185,6 +186,39 @@ async function withOutput<T>(server: Server, check: () => Promise<T>): Promise<T
   }
 }
 
+const textOf = (message: { parts: { type: string; text?: string }[] }) =>
+  message.parts.filter((part) => part.type === 'text').map((part) => part.text).join('')
+
+const deltasOf = (events: ParsedEvent[]) => events.filter((e) => e.event === 'text.delta').map((e) => String(e.data.delta)).join('')
+
+/** POSTs a streamed turn and reads the SSE body to its end. */
+async function streamTurn(server: Server, token: string, conversationId: string, content: string) {
+  const res = await fetch(`${server.baseUrl}/v1/conversations/${conversationId}/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ content }),
+    signal: AbortSignal.timeout(20_000),
+  })
+  const text = await res.text()
+  return { status: res.status, headers: res.headers, text, events: res.status === 200 ? parseSse(text).events : [] }
+}
+
+async function listMessages(server: Server, token: string, conversationId: string): Promise<any[]> {
+  const res = await call(server, 'GET', `/v1/conversations/${conversationId}/messages`, { token })
+  expect(res.status, JSON.stringify(res.body)).toBe(200)
+  return res.body.data
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 afterAll(async () => {
   await Promise.all([...started].map((server) => server.stop()))
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
@@ -266,6 +300,65 @@ describe.each(runtimes)('$runtime entry serves the API', (target) => {
       expect(me.body.user).toMatchObject({ id: userId, email })
     }))
 
+  let conversationId = ''
+
+  it('streams a chat turn over SSE and stores the completed answer', () =>
+    withOutput(server, async () => {
+      const created = await call(server, 'POST', '/v1/conversations', { token: accessToken, body: {} })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      conversationId = created.body.id
+
+      const turn = await streamTurn(server, accessToken, conversationId, `Hello from ${target.runtime} [[emulator tokens=5]]`)
+      expect(turn.status, turn.text).toBe(200)
+      expect(turn.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+      expect(turn.text).toMatch(/^id: 1\nevent: generation.started\n/)
+      const { events } = turn
+      expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1))
+      expect(events.map((e) => e.event)).toEqual(['generation.started', ...Array(5).fill('text.delta'), 'usage', 'generation.completed'])
+      const started = events[0]!.data
+      expect(started).toMatchObject({ conversationId, generationId: expect.stringMatching(/^gen_/) })
+      expect(events.at(-1)!.data).toMatchObject({ stopReason: 'end_turn', usage: { outputTokens: 5 } })
+
+      const [userMessage, assistantMessage, ...rest] = await listMessages(server, accessToken, conversationId)
+      expect(rest).toEqual([])
+      expect(userMessage).toMatchObject({ id: started.userMessageId, role: 'user', status: 'complete' })
+      expect(assistantMessage).toMatchObject({ id: started.assistantMessageId, role: 'assistant', status: 'complete', usage: { outputTokens: 5 } })
+      expect(textOf(assistantMessage)).toBe(deltasOf(events))
+      expect(textOf(assistantMessage).length).toBeGreaterThan(0)
+    }))
+
+  it('answers a stream:false turn with 201 and both messages', () =>
+    withOutput(server, async () => {
+      const res = await call(server, 'POST', `/v1/conversations/${conversationId}/messages`, {
+        token: accessToken,
+        body: { content: 'Quietly [[emulator tokens=3]]', stream: false },
+      })
+      expect(res.status, JSON.stringify(res.body)).toBe(201)
+      expect(res.body.userMessage).toMatchObject({ role: 'user', status: 'complete' })
+      expect(res.body.assistantMessage).toMatchObject({
+        role: 'assistant',
+        status: 'complete',
+        parentId: res.body.userMessage.id,
+        stopReason: 'end_turn',
+        usage: { outputTokens: 3 },
+      })
+      expect(textOf(res.body.assistantMessage).length).toBeGreaterThan(0)
+      const stored = await listMessages(server, accessToken, conversationId)
+      expect(stored.map((m) => `${m.role}:${m.status}`)).toEqual(['user:complete', 'assistant:complete', 'user:complete', 'assistant:complete'])
+    }))
+
+  it('GET /metrics counts the generations in Prometheus text', () =>
+    withOutput(server, async () => {
+      const res = await fetch(`${server.baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+      const text = await res.text()
+      expect(text).toContain('# TYPE edgechat_generations_total counter')
+      const completed = text.split('\n').find((line) => line.startsWith('edgechat_generations_total{') && line.includes('outcome="completed"'))
+      expect(completed, text).toBeDefined()
+      expect(Number(completed!.split(' ').at(-1))).toBe(2)
+    }))
+
   it('GET /ready reports the database', () =>
     withOutput(server, async () => {
       const res = await call(server, 'GET', '/ready')
@@ -335,4 +428,101 @@ describe('node entry: JWT_SECRET handling', () => {
       expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200)
     })
   }, 60_000) // two start-ups and a stop
+})
+
+describe('node entry: crash recovery', () => {
+  const node = runtimes[0]
+
+  afterEach(async () => {
+    await Promise.all([...started].map((server) => server.stop()))
+  })
+
+  it('after SIGKILL mid-turn, a restart on the same database finalizes the turn with its checkpointed text', async () => {
+    const dir = tempDir()
+    const env = { NODE_ENV: 'production', DATABASE_URL: `file:${join(dir, 'edgechat.db')}`, LOG_LEVEL: 'warn', JWT_SECRET }
+    const first = await startEntry(node, env)
+
+    const { token, conversationId, generationId, userMessageId, assistantMessageId, checkpointed, received } = await withOutput(first, async () => {
+      const registered = await call(first, 'POST', '/v1/auth/register', { body: { email: 'crash@example.com', password: 'correct horse battery staple' } })
+      expect(registered.status, JSON.stringify(registered.body)).toBe(201)
+      const token: string = registered.body.accessToken
+      const conv = await call(first, 'POST', '/v1/conversations', { token, body: {} })
+      expect(conv.status, JSON.stringify(conv.body)).toBe(201)
+      const conversationId: string = conv.body.id
+
+      // 400 tokens 20 ms apart: ~8 s of streaming, checkpointed about every second.
+      const res = await fetch(`${first.baseUrl}/v1/conversations/${conversationId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'Crash me [[emulator tokens=400 delay=20]]' }),
+      })
+      expect(res.status).toBe(200)
+      let sse = ''
+      const reading = (async () => {
+        const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+        try {
+          for (;;) {
+            const { done, value } = await reader.read()
+            if (done) return
+            sse += value
+          }
+        } catch {
+          // the connection dies with the server
+        }
+      })()
+      const started = await until('generation.started', async () => parseSse(sse.slice(0, sse.lastIndexOf('\n\n') + 2)).events[0])
+      expect(started.event).toBe('generation.started')
+
+      const partial = await until('a checkpoint of the streaming answer', async () => {
+        const [, assistant] = await listMessages(first, token, conversationId)
+        return assistant?.status === 'streaming' && textOf(assistant).length > 0 ? assistant : undefined
+      })
+      expect(partial.id).toBe(started.data.assistantMessageId)
+
+      killGroup(first.child.pid!)
+      await first.closed
+      expect(first.signal).toBe('SIGKILL')
+      await reading
+      const events = parseSse(sse.slice(0, sse.lastIndexOf('\n\n') + 2)).events
+      expect(events.map((e) => e.event)).not.toContain('generation.completed')
+      return {
+        token,
+        conversationId,
+        generationId: String(started.data.generationId),
+        userMessageId: String(started.data.userMessageId),
+        assistantMessageId: String(started.data.assistantMessageId),
+        checkpointed: textOf(partial),
+        received: deltasOf(events),
+      }
+    })
+
+    const second = await startEntry(node, env)
+    await withOutput(second, async () => {
+      // The start-up sweep closed the interrupted generation (before any request could finalize it on read).
+      expect(second.stdout).toContain('finalized generations interrupted by a restart')
+
+      const [userMessage, assistantMessage, ...rest] = await listMessages(second, token, conversationId)
+      expect(rest).toEqual([])
+      expect(userMessage).toMatchObject({ id: userMessageId, role: 'user', status: 'complete', parts: [{ type: 'text', text: 'Crash me [[emulator tokens=400 delay=20]]' }] })
+      expect(assistantMessage).toMatchObject({ id: assistantMessageId, role: 'assistant', status: 'incomplete' })
+      const kept = textOf(assistantMessage)
+      // At least what the last observed checkpoint held, and a prefix of the one answer (as is what the client got).
+      expect(kept.startsWith(checkpointed), `kept ${JSON.stringify(kept)} vs checkpoint ${JSON.stringify(checkpointed)}`).toBe(true)
+      expect(received.startsWith(kept) || kept.startsWith(received), `kept ${JSON.stringify(kept)} vs received ${JSON.stringify(received)}`).toBe(true)
+
+      const generation = await call(second, 'GET', `/v1/generations/${generationId}`, { token })
+      expect(generation.status, JSON.stringify(generation.body)).toBe(200)
+      expect(generation.body).toMatchObject({ id: generationId, status: 'failed', assistantMessageId })
+      const conversation = await call(second, 'GET', `/v1/conversations/${conversationId}`, { token })
+      expect(conversation.body.activeGenerationId).toBeNull()
+
+      // The conversation takes new turns, and its history carries the interrupted answer.
+      const next = await streamTurn(second, token, conversationId, 'Still there? [[emulator tokens=4]]')
+      expect(next.status, next.text).toBe(200)
+      expect(next.events.map((e) => e.event)).toEqual(['generation.started', ...Array(4).fill('text.delta'), 'usage', 'generation.completed'])
+      const after = await listMessages(second, token, conversationId)
+      expect(after.map((m) => `${m.role}:${m.status}`)).toEqual(['user:complete', 'assistant:incomplete', 'user:complete', 'assistant:complete'])
+      expect(after[2].parentId).toBe(assistantMessageId)
+    })
+  }, 90_000) // two start-ups, a partial turn and a restart
 })

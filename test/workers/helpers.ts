@@ -86,3 +86,24 @@ export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
 }
+
+/** Like `call`, but hands back the raw Response (for SSE bodies read incrementally). */
+export async function request(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers)
+  if (options.token) headers.set('authorization', `Bearer ${options.token}`)
+  let body = options.body
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json)
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+  }
+  return exports.default.fetch(`${ORIGIN}${path}`, { method, headers, body })
+}
+
+/** Polls `check` until it holds, or fails after `ms`. */
+export async function until(check: () => Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
