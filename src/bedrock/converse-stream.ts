@@ -137,6 +137,21 @@ export function converseStreamEvents(
   return new ConverseStreamEventIterator(body.getReader(), options.signal, options.attempts ?? 1)
 }
 
+/**
+ * The same events grouped as they arrived: one array per network chunk (every event decoded from it), so a
+ * consumer handles a chunk's events synchronously, with one await per chunk instead of one per event, and what
+ * it emits from them reaches subscribers as one batch. Same order, same failure semantics (the events decoded
+ * before a failure come first, then the error is thrown); breaking out of the loop cancels the body. Iterables
+ * from elsewhere (test doubles) come through one event per batch.
+ */
+export function converseStreamBatches(events: AsyncIterable<ConverseStreamEvent>): AsyncIterable<ConverseStreamEvent[]> {
+  return events instanceof ConverseStreamEventIterator ? events.batches() : oneByOne(events)
+}
+
+async function* oneByOne(events: AsyncIterable<ConverseStreamEvent>): AsyncGenerator<ConverseStreamEvent[]> {
+  for await (const event of events) yield [event]
+}
+
 class ConverseStreamEventIterator implements AsyncIterableIterator<ConverseStreamEvent> {
   private readonly frames = new EventStreamFrameDecoder()
   private queue: ConverseStreamEvent[] = []
@@ -178,6 +193,27 @@ class ConverseStreamEventIterator implements AsyncIterableIterator<ConverseStrea
     this.finish()
     await this.reader.cancel().catch(() => {})
     return { done: true, value: undefined }
+  }
+
+  /** See converseStreamBatches. Shares this iterator's state: use one or the other. */
+  batches(): AsyncIterableIterator<ConverseStreamEvent[]> {
+    const batches: AsyncIterableIterator<ConverseStreamEvent[]> = {
+      [Symbol.asyncIterator]: () => batches,
+      next: () => this.nextBatch(),
+      return: async () => {
+        await this.return()
+        return { done: true, value: undefined }
+      },
+    }
+    return batches
+  }
+
+  private async nextBatch(): Promise<IteratorResult<ConverseStreamEvent[]>> {
+    const first = this.head < this.queue.length ? { done: false as const, value: this.queue[this.head++]! } : await this.fill()
+    if (first.done) return { done: true, value: undefined }
+    const batch = [first.value]
+    while (this.head < this.queue.length) batch.push(this.queue[this.head++]!)
+    return { done: false, value: batch }
   }
 
   private async fill(): Promise<IteratorResult<ConverseStreamEvent>> {

@@ -1,5 +1,6 @@
 import { BedrockError, toApiErrorCode } from '../bedrock/bedrock-error'
 import { toConverseMessages } from '../bedrock/content-mapping'
+import { converseStreamBatches } from '../bedrock/converse-stream'
 import type { ConverseRequest, InferenceConfig, TokenUsage } from '../bedrock/types'
 import { finalizeGeneration, type GenerationRow } from '../db/repositories/generations'
 import { checkpointMessage, type MessageRow } from '../db/repositories/messages'
@@ -129,38 +130,42 @@ export function chatProducer(services: Services, turn: ChatTurn): Producer {
 
     try {
       const events = await services.models.converseStream(converseRequest(turn), { signal })
-      for await (const event of events) {
-        switch (event.type) {
-          case 'textDelta':
-            if (firstToken) {
-              firstToken = false
-              metrics.timeToFirstToken.observe(model, (Date.now() - started) / 1000)
+      // One await per network chunk: its events are handled (and emitted) together, so subscribers get them as one
+      // batch and the SSE encoder writes once per chunk rather than once per event.
+      for await (const batch of converseStreamBatches(events)) {
+        for (const event of batch) {
+          switch (event.type) {
+            case 'textDelta':
+              if (firstToken) {
+                firstToken = false
+                metrics.timeToFirstToken.observe(model, (Date.now() - started) / 1000)
+              }
+              builder.text(event.index, event.text)
+              emit({ type: 'text.delta', data: { generationId, delta: event.text } })
+              break
+            case 'reasoningDelta':
+              builder.reasoning(event.index, event.text, event.signature)
+              if (event.text) emit({ type: 'reasoning.delta', data: { generationId, delta: event.text } })
+              break
+            case 'contentBlockStart':
+              if (event.toolUse) builder.toolStart(event.index, event.toolUse.toolUseId, event.toolUse.name)
+              break
+            case 'toolUseDelta':
+              builder.toolInput(event.index, event.input)
+              break
+            case 'contentBlockStop': {
+              const call = builder.toolStop(event.index)
+              if (call) emit({ type: 'tool.call', data: { generationId, toolUseId: call.toolUseId, name: call.name, input: call.input } })
+              break
             }
-            builder.text(event.index, event.text)
-            emit({ type: 'text.delta', data: { generationId, delta: event.text } })
-            break
-          case 'reasoningDelta':
-            builder.reasoning(event.index, event.text, event.signature)
-            if (event.text) emit({ type: 'reasoning.delta', data: { generationId, delta: event.text } })
-            break
-          case 'contentBlockStart':
-            if (event.toolUse) builder.toolStart(event.index, event.toolUse.toolUseId, event.toolUse.name)
-            break
-          case 'toolUseDelta':
-            builder.toolInput(event.index, event.input)
-            break
-          case 'contentBlockStop': {
-            const call = builder.toolStop(event.index)
-            if (call) emit({ type: 'tool.call', data: { generationId, toolUseId: call.toolUseId, name: call.name, input: call.input } })
-            break
+            case 'messageStop':
+              stopReason = event.stopReason
+              break
+            case 'metadata':
+              usage = event.usage
+              emit({ type: 'usage', data: { generationId, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } })
+              break
           }
-          case 'messageStop':
-            stopReason = event.stopReason
-            break
-          case 'metadata':
-            usage = event.usage
-            emit({ type: 'usage', data: { generationId, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } })
-            break
         }
         const now = Date.now()
         if (now - lastCheckpoint >= CHECKPOINT_MS) {

@@ -2,6 +2,7 @@ import { isTerminal, stateOf, type GenerationEvent, type GenerationState, type S
 import type { GenerationHub, GenerationTask, HubStatus, TaskRunner } from './hub'
 
 interface Entry {
+  generationId: string
   events: SequencedEvent[]
   state: GenerationState
   finishedAt: number | null
@@ -25,10 +26,23 @@ export interface MemoryHubOptions {
 export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: MemoryHubOptions): GenerationHub {
   const entries = new Map<string, Entry>()
   const createdAt = now()
+  // Finished entries in the order they finished, i.e. by finishedAt: expiry looks at the front only, so its cost
+  // is the number of entries it removes, not the number retained (tens of thousands at a few hundred turns/s).
+  let finished: (Entry | undefined)[] = []
+  let finishedHead = 0
 
   const expire = () => {
     const cutoff = now() - retentionMs
-    for (const [id, entry] of entries) if (entry.finishedAt !== null && entry.finishedAt < cutoff) entries.delete(id)
+    while (finishedHead < finished.length) {
+      const entry = finished[finishedHead]!
+      if (entry.finishedAt! >= cutoff) break
+      if (entries.get(entry.generationId) === entry) entries.delete(entry.generationId)
+      finished[finishedHead++] = undefined // let its events be collected now, not at the next compaction
+    }
+    if (finishedHead > 1024 && finishedHead * 2 > finished.length) {
+      finished = finished.slice(finishedHead)
+      finishedHead = 0
+    }
   }
 
   const wake = (entry: Entry) => {
@@ -48,6 +62,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: 
     if (isTerminal(event)) {
       entry.state = stateOf(event)
       entry.finishedAt = now()
+      finished.push(entry)
     }
     wake(entry)
   }
@@ -72,6 +87,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: 
       expire()
       if (entries.has(generationId)) throw new Error(`generation ${generationId} already started`)
       const entry: Entry = {
+        generationId,
         events: [],
         state: 'running',
         finishedAt: null,
