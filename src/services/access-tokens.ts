@@ -4,7 +4,16 @@ import type { Services } from '../types'
 export const TOKEN_ISSUER = 'edgechat'
 export const TOKEN_AUDIENCE = 'edgechat-api'
 
-const encoder = new TextEncoder()
+/** The HMAC key imported once per secret: jose would otherwise import it again on every request. */
+const keys = new Map<string, Promise<CryptoKey>>()
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret)
+  if (!key) {
+    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    keys.set(secret, key)
+  }
+  return key
+}
 
 export async function signAccessToken(services: Services, userId: string): Promise<string> {
   const now = Math.floor(services.now().getTime() / 1000)
@@ -16,13 +25,13 @@ export async function signAccessToken(services: Services, userId: string): Promi
     .setAudience(TOKEN_AUDIENCE)
     .setIssuedAt(now)
     .setExpirationTime(now + services.config.ACCESS_TOKEN_TTL)
-    .sign(encoder.encode(services.config.JWT_SECRET))
+    .sign(await hmacKey(services.config.JWT_SECRET))
 }
 
 /** The user id of a valid access token, or null (bad signature, `alg: none`, expired, wrong issuer or audience). */
 export async function verifyAccessToken(services: Services, token: string): Promise<string | null> {
   try {
-    const { payload } = await jwtVerify(token, encoder.encode(services.config.JWT_SECRET), {
+    const { payload } = await jwtVerify(token, await hmacKey(services.config.JWT_SECRET), {
       algorithms: ['HS256'],
       issuer: TOKEN_ISSUER,
       audience: TOKEN_AUDIENCE,

@@ -5,7 +5,6 @@ import {
   createUserWithWorkspace,
   findUserByEmail,
   findUserByExternalSubject,
-  findUserById,
   linkExternalSubject,
 } from '../db/repositories/users'
 import { sha256Hex } from '../lib/crypto'
@@ -17,8 +16,9 @@ const LAST_USED_RESOLUTION_MS = 60_000
 
 export async function authenticate(services: Services, token: string): Promise<AuthContext> {
   if (token.startsWith('sk_')) return authenticateApiKey(services, token)
+  // Our own access tokens are trusted until they expire (minutes): no user lookup per request.
   const userId = (await verifyAccessToken(services, token)) ?? (await verifyOidcToken(services, token))
-  if (!userId || !(await findUserById(services.db, userId))) throw invalid()
+  if (!userId) throw invalid()
   return { userId, apiKeyId: null, workspaceScope: null }
 }
 

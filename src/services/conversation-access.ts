@@ -1,8 +1,7 @@
 import { AppError, notFound } from '../errors'
-import { findConversation, type ConversationRow } from '../db/repositories/conversations'
+import { findConversationForUser, type ConversationRow } from '../db/repositories/conversations'
 import { findGeneration, sweepOrphanedGenerations } from '../db/repositories/generations'
 import type { Role } from '../db/schema'
-import { findWorkspaceForUser } from '../db/repositories/workspaces'
 import type { AuthContext, Services } from '../types'
 import { roleAtLeast } from './workspace-access'
 
@@ -31,21 +30,22 @@ export interface ConversationAccess {
  * member. Invisible is 404. A generation the hub no longer knows (its process died) is finalized on read.
  */
 export async function conversationAccess(services: Services, auth: AuthContext, id: string): Promise<ConversationAccess> {
-  let conversation = await findConversation(services.db, id)
-  if (!conversation || (auth.workspaceScope && auth.workspaceScope !== conversation.workspaceId)) throw notFound('Conversation')
-  const membership = await findWorkspaceForUser(services.db, conversation.workspaceId, auth.userId)
+  const found = await findConversationForUser(services.db, id, auth.userId)
+  if (!found?.role || (auth.workspaceScope && auth.workspaceScope !== found.conversation.workspaceId)) throw notFound('Conversation')
+  let { conversation } = found
+  const role = found.role
   const isCreator = conversation.userId === auth.userId
-  if (!membership || (!isCreator && conversation.visibility !== 'workspace')) throw notFound('Conversation')
+  if (!isCreator && conversation.visibility !== 'workspace') throw notFound('Conversation')
   if (conversation.activeGenerationId && (await isInterrupted(services, conversation.activeGenerationId))) {
     await sweepOrphanedGenerations(services.db, services.now(), [conversation.activeGenerationId])
     conversation = { ...conversation, activeGenerationId: null }
   }
-  const canWrite = roleAtLeast(membership.role, 'member')
+  const canWrite = roleAtLeast(role, 'member')
   return {
     conversation,
-    role: membership.role,
+    role,
     canWrite,
-    canManage: canWrite && (isCreator || roleAtLeast(membership.role, 'admin')),
+    canManage: canWrite && (isCreator || roleAtLeast(role, 'admin')),
   }
 }
 

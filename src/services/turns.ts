@@ -1,5 +1,5 @@
 import { AppError, notFound } from '../errors'
-import { claimActiveGeneration, findConversation, releaseActiveGeneration, updateConversation } from '../db/repositories/conversations'
+import { claimActiveGeneration, findConversation, releaseActiveGeneration } from '../db/repositories/conversations'
 import {
   findByIdempotencyKey,
   insertTurn,
@@ -124,7 +124,8 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
 
   const now = services.now()
   const generationId = services.newId('gen')
-  if (!(await claimActiveGeneration(services.db, conversation.id, generationId, now))) {
+  const title = conversation.title ? null : (parts.find((part) => part.type === 'text')?.text.trim().replace(/\s+/g, ' ').slice(0, 80) || null)
+  if (!(await claimActiveGeneration(services.db, conversation.id, generationId, now, title))) {
     const replay = key && requestHash ? await idempotentReplay(services, auth.userId, key, requestHash) : null
     if (replay) return replay
     const active = (await findConversation(services.db, conversation.id))?.activeGenerationId ?? conversation.activeGenerationId
@@ -173,10 +174,6 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     const replay = key && requestHash ? await idempotentReplay(services, auth.userId, key, requestHash) : null
     if (replay) return replay
     throw error
-  }
-  if (!conversation.title) {
-    const firstText = parts.find((part) => part.type === 'text')?.text.trim().replace(/\s+/g, ' ')
-    if (firstText) await updateConversation(services.db, conversation.id, { title: firstText.slice(0, 80) })
   }
 
   const history = [...conversationPath(stored, parentId), userMessage]

@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, lt, or, sql, inArray } from 'drizzle-orm'
 import type { Database } from '../database'
-import { conversations, generations, memberships, messages } from '../schema'
+import { conversations, generations, memberships, messages, type Role } from '../schema'
 
 export type ConversationRow = typeof conversations.$inferSelect
 
@@ -10,6 +10,20 @@ export async function insertConversation(db: Database, row: ConversationRow): Pr
 
 export async function findConversation(db: Database, id: string): Promise<ConversationRow | undefined> {
   return db.select().from(conversations).where(eq(conversations.id, id)).get()
+}
+
+/** The conversation with the user's role in its workspace (null when not a member), in one query. */
+export async function findConversationForUser(
+  db: Database,
+  id: string,
+  userId: string,
+): Promise<{ conversation: ConversationRow; role: Role | null } | undefined> {
+  return db
+    .select({ conversation: conversations, role: memberships.role })
+    .from(conversations)
+    .leftJoin(memberships, and(eq(memberships.workspaceId, conversations.workspaceId), eq(memberships.userId, userId)))
+    .where(eq(conversations.id, id))
+    .get()
 }
 
 export async function updateConversation(
@@ -76,11 +90,21 @@ export async function listVisibleConversations(db: Database, query: Conversation
     .all()
 }
 
-/** Claims the conversation for one generation; false when another one is active. */
-export async function claimActiveGeneration(db: Database, conversationId: string, generationId: string, now: Date): Promise<boolean> {
+/** Claims the conversation for one generation (titling it if untitled); false when another one is active. */
+export async function claimActiveGeneration(
+  db: Database,
+  conversationId: string,
+  generationId: string,
+  now: Date,
+  titleIfUntitled: string | null,
+): Promise<boolean> {
   const rows = await db
     .update(conversations)
-    .set({ activeGenerationId: generationId, updatedAt: now })
+    .set({
+      activeGenerationId: generationId,
+      updatedAt: now,
+      ...(titleIfUntitled ? { title: sql`coalesce(${conversations.title}, ${titleIfUntitled})` } : {}),
+    })
     .where(and(eq(conversations.id, conversationId), isNull(conversations.activeGenerationId)))
     .returning({ id: conversations.id })
   return rows.length === 1
