@@ -1,5 +1,6 @@
 import { and, desc, eq, isNull, lt, or, sql, inArray } from 'drizzle-orm'
 import type { Database } from '../database'
+import { prepared } from '../prepared'
 import { conversations, generations, memberships, messages, type Role } from '../schema'
 
 export type ConversationRow = typeof conversations.$inferSelect
@@ -18,12 +19,15 @@ export async function findConversationForUser(
   id: string,
   userId: string,
 ): Promise<{ conversation: ConversationRow; role: Role | null } | undefined> {
-  return db
-    .select({ conversation: conversations, role: memberships.role })
-    .from(conversations)
-    .leftJoin(memberships, and(eq(memberships.workspaceId, conversations.workspaceId), eq(memberships.userId, userId)))
-    .where(eq(conversations.id, id))
-    .get()
+  const statement = prepared(db, 'findConversationForUser', () =>
+    db
+      .select({ conversation: conversations, role: memberships.role })
+      .from(conversations)
+      .leftJoin(memberships, and(eq(memberships.workspaceId, conversations.workspaceId), eq(memberships.userId, sql.placeholder('userId'))))
+      .where(eq(conversations.id, sql.placeholder('id')))
+      .prepare(),
+  )
+  return statement.get({ id, userId })
 }
 
 export async function updateConversation(
@@ -98,15 +102,19 @@ export async function claimActiveGeneration(
   now: Date,
   titleIfUntitled: string | null,
 ): Promise<boolean> {
-  const rows = await db
-    .update(conversations)
-    .set({
-      activeGenerationId: generationId,
-      updatedAt: now,
-      ...(titleIfUntitled ? { title: sql`coalesce(${conversations.title}, ${titleIfUntitled})` } : {}),
-    })
-    .where(and(eq(conversations.id, conversationId), isNull(conversations.activeGenerationId)))
-    .returning({ id: conversations.id })
+  const statement = prepared(db, 'claimActiveGeneration', () =>
+    db
+      .update(conversations)
+      .set({
+        activeGenerationId: sql`${sql.placeholder('generationId')}`,
+        updatedAt: sql`${sql.placeholder('now')}`,
+        title: sql`coalesce(${conversations.title}, ${sql.placeholder('title')})`,
+      })
+      .where(and(eq(conversations.id, sql.placeholder('conversationId')), isNull(conversations.activeGenerationId)))
+      .returning({ id: conversations.id })
+      .prepare(),
+  )
+  const rows = await statement.all({ conversationId, generationId, now: now.getTime(), title: titleIfUntitled })
   return rows.length === 1
 }
 

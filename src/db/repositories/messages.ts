@@ -1,5 +1,6 @@
-import { and, asc, eq, gt } from 'drizzle-orm'
+import { and, asc, eq, gt, sql } from 'drizzle-orm'
 import type { Database } from '../database'
+import { prepared } from '../prepared'
 import { messages } from '../schema'
 
 export type MessageRow = typeof messages.$inferSelect
@@ -19,7 +20,10 @@ export async function listMessages(db: Database, conversationId: string, page: {
 }
 
 export async function allMessages(db: Database, conversationId: string): Promise<MessageRow[]> {
-  return db.select().from(messages).where(eq(messages.conversationId, conversationId)).orderBy(asc(messages.id)).all()
+  const statement = prepared(db, 'allMessages', () =>
+    db.select().from(messages).where(eq(messages.conversationId, sql.placeholder('conversationId'))).orderBy(asc(messages.id)).prepare(),
+  )
+  return statement.all({ conversationId })
 }
 
 export async function setFeedback(db: Database, id: string, feedback: { rating: 'up' | 'down' | null; comment: string | null }): Promise<void> {
