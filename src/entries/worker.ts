@@ -5,22 +5,32 @@
  * Storage: the D1 binding `DB`, or, without one, Turso/libsql over HTTP when DATABASE_URL is a libsql:// or
  * https:// URL. Migrations are applied out of band (`wrangler d1 migrations apply`), never at request time.
  *
+ * Stream state (STREAM_STATE): `durable-object` — the default when the GENERATIONS binding exists — runs every
+ * generation in its conversation's Durable Object (GenerationObject, exported here), so it outlives the request
+ * that started it and any isolate can follow, resume or cancel it; `memory` keeps generations in the isolate (a
+ * generation then lives only as long as the request's waitUntil, and only that isolate can follow it).
+ *
  * No Node built-ins and no process.env here: the bundle must run on workerd without `nodejs_compat`.
  */
 import { createClient } from '@libsql/client/web'
-import { createApp, type App } from '../app'
+import { createApp, type App, type AppDependencies } from '../app'
 import { modelClientFromConfig } from '../bedrock/model-client'
 import { ConfigError, parseConfig, type Config } from '../config'
 import type { Database } from '../db/database'
 import { d1Database } from '../db/d1'
+import { findGeneration } from '../db/repositories/generations'
 import { libsqlDatabase } from '../db/libsql'
 import { randomSecret } from '../lib/crypto'
 import { createIdGenerator } from '../lib/ids'
 import { createLogger, type Logger } from '../lib/logger'
+import { GenerationObjectBase, type ObjectDependencies } from '../stream/durable-object'
+import { createDurableObjectHub, type GenerationObjectRpc } from '../stream/durable-object-hub'
 
 export interface WorkerEnv {
   /** The D1 database (wrangler.toml `[[d1_databases]]` binding "DB"). */
   DB?: D1Database
+  /** The generations' Durable Object namespace (wrangler.toml `[[durable_objects.bindings]]` "GENERATIONS"). */
+  GENERATIONS?: DurableObjectNamespace<GenerationObjectRpc>
   /** Vars and secrets: NODE_ENV, JWT_SECRET, DATABASE_URL, … (see src/config.ts). */
   [name: string]: unknown
 }
@@ -62,18 +72,56 @@ function jwtSecret(config: Config, logger: Logger): string {
   return developmentSecret
 }
 
+/** What the app and the generation objects are built from: config, database, Bedrock client, logger. */
+function dependencies(env: WorkerEnv): ObjectDependencies {
+  const config = parseConfig(env)
+  const logger = createLogger(config.LOG_LEVEL)
+  const db = openDatabase(env, config, logger)
+  const { models, source } = modelClientFromConfig(config)
+  if (source === 'emulator') logger.warn('Bedrock emulator: no AWS credentials are configured, so answers are SYNTHETIC')
+  return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models }
+}
+
+/**
+ * STREAM_STATE=durable-object, or unset with the GENERATIONS binding present: the Durable Object hub; otherwise
+ * the isolate's memory hub (the app's default). Redis is not wired on Workers (refused, not ignored).
+ */
+function streamState(env: WorkerEnv, deps: ObjectDependencies): AppDependencies['hub'] {
+  const { config, db } = deps
+  const wanted = config.STREAM_STATE ?? (env.GENERATIONS ? 'durable-object' : 'memory')
+  if (wanted === 'durable-object') {
+    const namespace = env.GENERATIONS
+    if (!namespace) throw new ConfigError('Invalid configuration:\n  STREAM_STATE: durable-object needs the Durable Object binding "GENERATIONS" (wrangler.toml)')
+    return () =>
+      createDurableObjectHub({
+        namespace,
+        // The turn writes the generation row before starting it: its conversation names the owning object.
+        locate: async (generationId) => (await findGeneration(db, generationId))?.conversationId ?? null,
+        retentionMs: config.STREAM_RETENTION_SECONDS * 1000,
+      })
+  }
+  if (wanted === 'redis') {
+    // Fail closed rather than fall back to one isolate's memory, which other isolates cannot see.
+    throw new ConfigError('Invalid configuration:\n  STREAM_STATE: redis is not available on Workers; use durable-object (bind GENERATIONS) or memory')
+  }
+  return undefined
+}
+
 function initialize(env: WorkerEnv): Isolate {
   try {
-    const config = parseConfig(env)
-    const logger = createLogger(config.LOG_LEVEL)
-    const db = openDatabase(env, config, logger)
-    const { models, source } = modelClientFromConfig(config)
-    if (source === 'emulator') logger.warn('Bedrock emulator: no AWS credentials are configured, so answers are SYNTHETIC')
-    const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models })
+    const deps = dependencies(env)
+    const app = createApp({ ...deps, hub: streamState(env, deps) })
     return { ok: true, app }
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false, error }
     throw error
+  }
+}
+
+/** The Durable Object that runs a conversation's generations (durable-object.ts), with this entry's wiring. */
+export class GenerationObject extends GenerationObjectBase<WorkerEnv> {
+  protected override dependencies(): ObjectDependencies {
+    return dependencies(this.env)
   }
 }
 
