@@ -25,6 +25,7 @@ import { createIdGenerator } from '../lib/ids'
 import { createLogger, type Logger } from '../lib/logger'
 import { GenerationObjectBase, type ObjectDependencies } from '../stream/durable-object'
 import { createDurableObjectHub, type GenerationObjectRpc } from '../stream/durable-object-hub'
+import { createMemoryHub } from '../stream/memory-hub'
 
 export interface WorkerEnv {
   /** The D1 database (wrangler.toml `[[d1_databases]]` binding "DB"). */
@@ -84,7 +85,7 @@ function dependencies(env: WorkerEnv): ObjectDependencies {
 
 /**
  * STREAM_STATE=durable-object, or unset with the GENERATIONS binding present: the Durable Object hub; otherwise
- * the isolate's memory hub (the app's default). Redis is not wired on Workers (refused, not ignored).
+ * the isolate's memory hub. Redis is not wired on Workers (refused, not ignored).
  */
 function streamState(env: WorkerEnv, deps: ObjectDependencies): AppDependencies['hub'] {
   const { config, db } = deps
@@ -104,7 +105,8 @@ function streamState(env: WorkerEnv, deps: ObjectDependencies): AppDependencies[
     // Fail closed rather than fall back to one isolate's memory, which other isolates cannot see.
     throw new ConfigError('Invalid configuration:\n  STREAM_STATE: redis is not available on Workers; use durable-object (bind GENERATIONS) or memory')
   }
-  return undefined
+  // workerd forbids one request from resolving another's promises: followers poll instead of being woken.
+  return (run) => createMemoryHub({ run, retentionMs: config.STREAM_RETENTION_SECONDS * 1000, followPollMs: 25 })
 }
 
 function initialize(env: WorkerEnv): Isolate {

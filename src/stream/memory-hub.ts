@@ -20,10 +20,15 @@ export interface MemoryHubOptions {
   run: TaskRunner
   retentionMs?: number
   now?: () => number
+  /**
+   * Followers check for new events on a timer of their own instead of being woken by the producer (workerd
+   * refuses to let one request's producer resolve a promise another request waits on).
+   */
+  followPollMs?: number
 }
 
 /** One process: events kept in memory, subscribers woken once per microtask batch, finished ones expire. */
-export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: MemoryHubOptions): GenerationHub {
+export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, followPollMs }: MemoryHubOptions): GenerationHub {
   const entries = new Map<string, Entry>()
   const createdAt = now()
   // Finished entries in the order they finished, i.e. by finishedAt: expiry looks at the front only, so its cost
@@ -77,7 +82,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now }: 
         continue
       }
       if (entry.state !== 'running') return
-      await new Promise<void>((resolve) => entry.wakers.add(resolve))
+      await new Promise<void>((resolve) => (followPollMs ? setTimeout(resolve, followPollMs) : entry.wakers.add(resolve)))
     }
   }
 

@@ -5,3 +5,8 @@ describeHubConformance('memory', async (run, { retentionMs }) => {
   const hub = createMemoryHub({ run, retentionMs })
   return { owner: hub, remote: hub, close: async () => {} }
 })
+
+describeHubConformance('memory (polling followers)', async (run, { retentionMs }) => {
+  const hub = createMemoryHub({ run, retentionMs, followPollMs: 5 })
+  return { owner: hub, remote: hub, close: async () => {} }
+})

@@ -214,7 +214,7 @@ describe('workers: following, cancelling, conflicts', () => {
   // RefcountedFulfiller), reported as unhandled rejections, and the follower gets the replayed events and then
   // hangs. Skipped (not `.fails`) because the hang and the unhandled rejections would fail the whole run.
   // Un-skip once the Workers hub wakes subscribers in their own request (or the Durable Object hub lands).
-  it.skip('a second client follows a running generation from another request, after Last-Event-ID', async () => {
+  it('a second client follows a running generation from another request, after Last-Event-ID', async () => {
     const user = await register('chat')
     const conv = await conversation(user)
     const res = await turn(user, conv.id, { content: 'Follow [[emulator tokens=20 delay=10]]' })
