@@ -11,11 +11,7 @@ export async function findGeneration(db: Database, id: string): Promise<Generati
 
 /** The user message, the assistant placeholder (streaming) and the generation row, in one batch. */
 export async function insertTurn(db: Database, turn: { userMessage: MessageRow; assistantMessage: MessageRow; generation: GenerationRow }) {
-  await db.batch([
-    db.insert(messages).values(turn.userMessage),
-    db.insert(messages).values(turn.assistantMessage),
-    db.insert(generations).values(turn.generation),
-  ])
+  await db.batch([db.insert(messages).values([turn.userMessage, turn.assistantMessage]), db.insert(generations).values(turn.generation)])
 }
 
 export interface Finalization {
