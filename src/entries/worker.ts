@@ -13,6 +13,7 @@
  * No Node built-ins and no process.env here: the bundle must run on workerd without `nodejs_compat`.
  */
 import { createClient } from '@libsql/client/web'
+import { upgradeWebSocket } from 'hono/cloudflare-workers'
 import { createApp, type App, type AppDependencies } from '../app'
 import { modelClientFromConfig } from '../bedrock/model-client'
 import { ConfigError, parseConfig, type Config } from '../config'
@@ -112,7 +113,7 @@ function streamState(env: WorkerEnv, deps: ObjectDependencies): AppDependencies[
 function initialize(env: WorkerEnv): Isolate {
   try {
     const deps = dependencies(env)
-    const app = createApp({ ...deps, hub: streamState(env, deps) })
+    const app = createApp({ ...deps, hub: streamState(env, deps), upgradeWebSocket })
     return { ok: true, app }
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false, error }
