@@ -3,11 +3,18 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient, type Client } from '@libsql/client'
+import { eq } from 'drizzle-orm'
 import { migrate } from 'drizzle-orm/libsql/migrator'
 import { createApp } from '../app'
-import { parseConfig, type Config } from '../config'
+import { ConfigError, parseConfig, type Config } from '../config'
+import type { Database } from '../db/database'
 import { libsqlDatabase } from '../db/libsql'
 import { sweepOrphanedGenerations } from '../db/repositories/generations'
+import { generations } from '../db/schema'
+import type { GenerationHub, TaskRunner } from '../stream/hub'
+import { createMemoryHub } from '../stream/memory-hub'
+import { createUpstashRedis } from '../stream/redis-commands'
+import { createRedisHub } from '../stream/redis-hub'
 import { EMULATOR_BANNER, modelClientFromConfig } from '../bedrock/model-client'
 import { randomSecret } from '../lib/crypto'
 import { createLogger, type Logger } from '../lib/logger'
@@ -26,6 +33,8 @@ export async function openDatabase(config: Config): Promise<Client> {
   const client = createClient({ url: config.DATABASE_URL, authToken: config.DATABASE_AUTH_TOKEN })
   if (file) {
     await client.execute('PRAGMA journal_mode = WAL')
+    // In WAL mode NORMAL stays consistent after a crash and skips an fsync per commit (libsql calls block the loop).
+    await client.execute('PRAGMA synchronous = NORMAL')
     await client.execute('PRAGMA busy_timeout = 5000')
   }
   await client.execute('PRAGMA foreign_keys = ON')
@@ -52,17 +61,68 @@ function developmentSecret(config: Config, logger: Logger): string {
   return secret
 }
 
+/**
+ * Where stream state lives on Node and Bun: STREAM_STATE wins; unset, Redis when the Upstash variables are set,
+ * else memory (one process). Durable Objects exist only on Workers.
+ */
+export function streamStateMode(config: Config): 'memory' | 'redis' {
+  if (config.STREAM_STATE === 'durable-object') {
+    throw new ConfigError(
+      'Invalid configuration:\n  STREAM_STATE: durable-object needs Cloudflare Workers; on Node and Bun use redis (several processes) or memory',
+    )
+  }
+  if (config.STREAM_STATE) return config.STREAM_STATE
+  return config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN ? 'redis' : 'memory'
+}
+
+/**
+ * With Redis, other processes may be running generations right now: finalize only those Redis says ended
+ * (a dead owner's are marked failed by `status` itself) or never knew (and are too old to be on their way).
+ */
+async function sweepInterruptedGenerations(db: Database, hub: GenerationHub, logger: Logger): Promise<void> {
+  const running = await db.select({ id: generations.id, startedAt: generations.startedAt }).from(generations).where(eq(generations.status, 'running')).all()
+  const interrupted: string[] = []
+  try {
+    for (const { id, startedAt } of running) {
+      const status = await hub.status(id)
+      if (status ? status.state !== 'running' : await hub.isOrphaned(id, startedAt)) interrupted.push(id)
+    }
+  } catch (error) {
+    logger.warn('could not check running generations against the stream state; they are finalized on read later', { error: String(error) })
+  }
+  if (interrupted.length === 0) return
+  const swept = await sweepOrphanedGenerations(db, new Date(), interrupted)
+  if (swept > 0) logger.warn('finalized generations whose server stopped', { count: swept, stillRunningElsewhere: running.length - interrupted.length })
+}
+
 export async function createLocalServer(env: Record<string, string | undefined>) {
   const config = parseConfig(env)
   const logger = createLogger(config.LOG_LEVEL)
+  const streamState = streamStateMode(config)
   const client = await openDatabase(config)
   const db = libsqlDatabase(client)
-  // One process owns every generation here, so any still `running` was cut off by a crash or restart.
-  const swept = await sweepOrphanedGenerations(db, new Date())
-  if (swept > 0) logger.warn('finalized generations interrupted by a restart', { count: swept })
+  if (streamState === 'memory') {
+    // One process owns every generation here, so any still `running` was cut off by a crash or restart.
+    const swept = await sweepOrphanedGenerations(db, new Date())
+    if (swept > 0) logger.warn('finalized generations interrupted by a restart', { count: swept })
+  }
   const jwtSecret = config.JWT_SECRET ?? developmentSecret(config, logger)
   const { models, source } = modelClientFromConfig(config)
   if (source === 'emulator') console.warn(EMULATOR_BANNER)
-  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models })
-  return { app, config, logger, modelSource: source, close: () => client.close() }
+  const retentionMs = config.STREAM_RETENTION_SECONDS * 1000
+  const built: { hub?: GenerationHub } = {}
+  const buildHub = (run: TaskRunner): GenerationHub =>
+    (built.hub =
+      streamState === 'redis'
+        ? createRedisHub({
+            redis: createUpstashRedis({ url: config.UPSTASH_REDIS_REST_URL!, token: config.UPSTASH_REDIS_REST_TOKEN! }),
+            run,
+            retentionMs,
+            staleMs: config.STREAM_STALE_SECONDS * 1000,
+            onWarning: (message, details) => logger.warn(message, details),
+          })
+        : createMemoryHub({ run, retentionMs }))
+  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub })
+  if (streamState === 'redis' && built.hub) await sweepInterruptedGenerations(db, built.hub, logger)
+  return { app, config, logger, modelSource: source, streamState, close: () => client.close() }
 }
