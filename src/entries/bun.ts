@@ -1,7 +1,8 @@
+import { upgradeWebSocket, websocket } from 'hono/bun'
 import { ConfigError } from '../config'
 import { createLocalServer } from './local'
 
-const started = await createLocalServer(process.env).catch((error: unknown) => {
+const started = await createLocalServer(process.env, upgradeWebSocket).catch((error: unknown) => {
   if (!(error instanceof ConfigError)) throw error
   console.error(error.message)
   process.exit(1)
@@ -14,4 +15,4 @@ started.logger.info(`EdgeChat listening on http://localhost:${started.config.POR
 })
 
 // Bun closes connections idle for 10 s by default; SSE streams stay quiet up to the 15 s ping.
-export default { fetch: started.app.fetch, port: started.config.PORT, idleTimeout: 60 }
+export default { fetch: started.app.fetch, port: started.config.PORT, idleTimeout: 60, websocket }

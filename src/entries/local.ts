@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { createClient, type Client } from '@libsql/client'
 import { eq } from 'drizzle-orm'
 import { migrate } from 'drizzle-orm/libsql/migrator'
+import type { UpgradeWebSocket } from 'hono/ws'
 import { createApp } from '../app'
 import { ConfigError, parseConfig, type Config } from '../config'
 import type { Database } from '../db/database'
@@ -95,7 +96,8 @@ async function sweepInterruptedGenerations(db: Database, hub: GenerationHub, log
   if (swept > 0) logger.warn('finalized generations whose server stopped', { count: swept, stillRunningElsewhere: running.length - interrupted.length })
 }
 
-export async function createLocalServer(env: Record<string, string | undefined>) {
+/** `upgradeWebSocket` is the runtime's adapter (@hono/node-server or hono/bun), for /v1/conversations/{id}/ws. */
+export async function createLocalServer(env: Record<string, string | undefined>, upgradeWebSocket?: UpgradeWebSocket) {
   const config = parseConfig(env)
   const logger = createLogger(config.LOG_LEVEL)
   const streamState = streamStateMode(config)
@@ -122,7 +124,7 @@ export async function createLocalServer(env: Record<string, string | undefined>)
             onWarning: (message, details) => logger.warn(message, details),
           })
         : createMemoryHub({ run, retentionMs }))
-  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub })
+  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub, upgradeWebSocket })
   if (streamState === 'redis' && built.hub) await sweepInterruptedGenerations(db, built.hub, logger)
   return { app, config, logger, modelSource: source, streamState, close: () => client.close() }
 }

@@ -1,10 +1,12 @@
-import { serve } from '@hono/node-server'
+import { serve, upgradeWebSocket } from '@hono/node-server'
+import { WebSocketServer } from 'ws'
 import { ConfigError } from '../config'
 import { createLocalServer } from './local'
 
 try {
-  const { app, config, logger, close } = await createLocalServer(process.env)
-  const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
+  const { app, config, logger, close } = await createLocalServer(process.env, upgradeWebSocket)
+  const websocket = { server: new WebSocketServer({ noServer: true }) }
+  const server = serve({ fetch: app.fetch, port: config.PORT, websocket }, (info) => {
     logger.info(`EdgeChat listening on http://localhost:${info.port}`, { runtime: 'node', port: info.port, database: config.DATABASE_URL })
   })
   const shutdown = (signal: string) => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { EMULATOR_BANNER } from '../../src/bedrock/model-client'
 import { ConfigSchema } from '../../src/config'
 import { parseSse, type ParsedEvent } from '../sse'
@@ -357,6 +358,32 @@ describe.each(runtimes)('$runtime entry serves the API', (target) => {
       const completed = text.split('\n').find((line) => line.startsWith('edgechat_generations_total{') && line.includes('outcome="completed"'))
       expect(completed, text).toBeDefined()
       expect(Number(completed!.split(' ').at(-1))).toBe(2)
+    }))
+
+  it('runs a turn over the WebSocket, with the token in Sec-WebSocket-Protocol', () =>
+    withOutput(server, async () => {
+      const url = `${server.baseUrl.replace('http', 'ws')}/v1/conversations/${conversationId}/ws`
+      const ws = new WebSocket(url, ['bearer', accessToken])
+      const events: { id?: number; event: string; data: Record<string, unknown> }[] = []
+      const done = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no completion; got ${JSON.stringify(events.map((e) => e.event))}`)), 15_000)
+        ws.on('message', (raw) => {
+          const message = JSON.parse(String(raw))
+          events.push(message)
+          if (message.event === 'generation.completed') {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        ws.once('error', reject)
+      })
+      await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)))))
+      expect(ws.protocol).toBe('bearer')
+      ws.send(JSON.stringify({ type: 'message', content: `Socket on ${target.runtime} [[emulator tokens=3]]` }))
+      await done
+      ws.close()
+      expect(events.map((e) => e.event)).toEqual(['generation.started', 'text.delta', 'text.delta', 'text.delta', 'usage', 'generation.completed'])
+      expect(events.map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6])
     }))
 
   it('GET /ready reports the database', () =>
