@@ -1,5 +1,6 @@
 import { isTerminal, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent } from './events'
 import type { GenerationHub, GenerationTask, HubStatus, TaskRunner } from './hub'
+import { WakeGroup } from './wake-group'
 
 interface Entry {
   generationId: string
@@ -8,8 +9,7 @@ interface Entry {
   finishedAt: number | null
   controller: AbortController
   cancelRequested: boolean
-  wakers: Set<() => void>
-  wakeScheduled: boolean
+  wakers: WakeGroup
   done: Promise<void>
 }
 
@@ -50,16 +50,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, fo
     }
   }
 
-  const wake = (entry: Entry) => {
-    if (entry.wakeScheduled) return
-    entry.wakeScheduled = true
-    queueMicrotask(() => {
-      entry.wakeScheduled = false
-      const wakers = [...entry.wakers]
-      entry.wakers.clear()
-      for (const waker of wakers) waker()
-    })
-  }
+  const wake = (entry: Entry) => entry.wakers.wake()
 
   const append = (entry: Entry, event: GenerationEvent) => {
     if (entry.state !== 'running') return
@@ -98,8 +89,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, fo
         finishedAt: null,
         controller: new AbortController(),
         cancelRequested: false,
-        wakers: new Set(),
-        wakeScheduled: false,
+        wakers: new WakeGroup(),
         done: Promise.resolve(),
       }
       entries.set(generationId, entry)

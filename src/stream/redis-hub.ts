@@ -28,6 +28,7 @@
 import type { Redis } from '@upstash/redis'
 import { isTerminal, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent, type TerminalEvent } from './events'
 import type { GenerationHub, GenerationTask, HubStatus, TaskRunner } from './hub'
+import { WakeGroup } from './wake-group'
 import { cmd, commandRunner, entryEvents, streamEntries, type CommandStats, type Reply, type StreamEntry } from './redis-commands'
 
 export interface RedisHubOptions {
@@ -103,8 +104,7 @@ interface Owned {
   /** Another process took the generation over: followers continue from Redis. */
   handedOff: boolean
   controller: AbortController
-  wakers: Set<() => void>
-  wakeScheduled: boolean
+  wakers: WakeGroup
   flushing: boolean
   flushQueued: boolean
   timer: ReturnType<typeof setTimeout> | undefined
@@ -219,16 +219,7 @@ export function createRedisHub(options: RedisHubOptions): RedisHub {
   // The owner's side: numbering, batching, persisting, then broadcasting
   // ---------------------------------------------------------------------------------------------------------
 
-  const wake = (entry: Owned) => {
-    if (entry.wakeScheduled) return
-    entry.wakeScheduled = true
-    queueMicrotask(() => {
-      entry.wakeScheduled = false
-      const wakers = [...entry.wakers]
-      entry.wakers.clear()
-      for (const waker of wakers) waker()
-    })
-  }
+  const wake = (entry: Owned) => entry.wakers.wake()
 
   const emit = (entry: Owned, event: GenerationEvent) => {
     if (entry.closed || entry.halted) return
@@ -663,8 +654,7 @@ export function createRedisHub(options: RedisHubOptions): RedisHub {
         finished: false,
         handedOff: false,
         controller: new AbortController(),
-        wakers: new Set(),
-        wakeScheduled: false,
+        wakers: new WakeGroup(),
         flushing: false,
         flushQueued: false,
         timer: undefined,

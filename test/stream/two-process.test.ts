@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../ports'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedisBridge, type RedisBridge } from '../redis-bridge/bridge'
 import { parseSse, type ParsedEvent } from '../sse'
@@ -29,18 +29,6 @@ const STALE_SECONDS = 3
 /** Config variables that must not leak in from the environment running the tests (AWS ones would pick Bedrock). */
 const SCRUBBED = /^(PORT|DATABASE_|JWT_SECRET|NODE_ENV|LOG_LEVEL|STREAM_|UPSTASH_|AWS_|BEDROCK_|EMULATOR_|OIDC_|CORS_|METRICS_|MODEL_IDS|DEFAULT_)/
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      if (address === null || typeof address === 'string') return reject(new Error('no port assigned'))
-      server.close(() => resolvePort(address.port))
-    })
-  })
-}
 
 class Server {
   stdout = ''
