@@ -192,6 +192,10 @@ export function createDurableObjectHub({ namespace, locate, retentionMs, reattac
 
     status,
 
+    async ping() {
+      await objectFor('readiness-probe').status('gen_readiness_probe')
+    },
+
     async isOrphaned(generationId: string, startedAt: Date) {
       // An object finalizes the generations it lost itself (on wake and by alarm): one it knows is not an orphan
       // here. One it never heard of, well after its row was written, never reached it (or outlived its retention).

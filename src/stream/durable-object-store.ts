@@ -277,6 +277,8 @@ export function createGenerationStore({
       return true
     },
 
+    async ping() {},
+
     async status(generationId: string): Promise<HubStatus | null> {
       purgeExpired()
       const row = record(generationId)

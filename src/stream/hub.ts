@@ -50,6 +50,8 @@ export interface GenerationHub {
    * restarted), so it may be finalized as interrupted. False when it may be running somewhere this hub can't see.
    */
   isOrphaned(generationId: string, startedAt: Date): Promise<boolean>
+  /** Touches the hub's backing store (Redis, a Durable Object); rejects when it is unreachable. For /ready. */
+  ping(): Promise<void>
   /** Promises of running producers, for runtimes that must be told to keep working (waitUntil). */
   running(generationId: string): Promise<void> | undefined
 }

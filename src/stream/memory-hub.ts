@@ -136,6 +136,8 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, fo
       return entry ? { state: entry.state, lastEventId: entry.events.length } : null
     },
 
+    async ping() {},
+
     async isOrphaned(generationId: string, startedAt: Date) {
       // This hub sees every generation started in its process since it was created; older ones lost theirs.
       return !entries.has(generationId) && startedAt.getTime() < createdAt

@@ -709,6 +709,10 @@ export function createRedisHub(options: RedisHubOptions): RedisHub {
 
     status: (generationId: string) => status(generationId),
 
+    async ping() {
+      await status('gen_readiness_probe')
+    },
+
     async isOrphaned(generationId: string, startedAt: Date) {
       // Asked when Redis does not know the generation (status null). start() registers it moments after its
       // database row is written, so one still unknown well after that never reached Redis, or expired there

@@ -29,9 +29,7 @@ function readinessChecks(services: Services): Record<string, () => Promise<strin
     database: async () => {
       await services.db.run(sql`select 1`)
     },
-    streamState: async () => {
-      await services.hub.status('gen_readiness_probe')
-    },
+    streamState: () => services.hub.ping(),
     bedrock: async () => bedrockConfiguration(services.config),
   }
 }
