@@ -4,7 +4,7 @@ import { converseStreamBatches } from '../bedrock/converse-stream'
 import type { ConverseRequest, InferenceConfig, TokenUsage } from '../bedrock/types'
 import { finalizeGeneration, type GenerationRow } from '../db/repositories/generations'
 import { checkpointMessage, type MessageRow } from '../db/repositories/messages'
-import type { Producer } from '../stream/hub'
+import { GenerationInterrupted, type Producer } from '../stream/hub'
 import type { Services } from '../types'
 import type { Part } from './parts'
 
@@ -188,6 +188,12 @@ export function chatProducer(services: Services, turn: ChatTurn): Producer {
       })
     } catch (error) {
       const hasContent = builder.parts().length > 0
+      if (signal.aborted && signal.reason instanceof GenerationInterrupted) {
+        stopReason = 'interrupted'
+        await finalize({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: 'interrupted' })
+        emit({ type: 'generation.failed', data: { generationId, code: 'interrupted', message: signal.reason.message, retryable: true } })
+        return
+      }
       if (signal.aborted) {
         stopReason = 'cancelled'
         await finalize({ state: 'cancelled', messageStatus: 'cancelled', errorCode: null })

@@ -1,5 +1,13 @@
 import type { GenerationEvent, GenerationState, SequencedEvent } from './events'
 
+/**
+ * The abort reason when a hub stops a producer that nobody cancelled (it lost its generation to another process):
+ * the producer finalizes the turn as interrupted, not cancelled.
+ */
+export class GenerationInterrupted extends Error {
+  override name = 'GenerationInterrupted'
+}
+
 export interface ProducerContext {
   /** Fires when the generation is cancelled, wherever the cancel came from. */
   signal: AbortSignal

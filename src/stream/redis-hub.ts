@@ -27,7 +27,7 @@
  */
 import type { Redis } from '@upstash/redis'
 import { isTerminal, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent, type TerminalEvent } from './events'
-import type { GenerationHub, GenerationTask, HubStatus, TaskRunner } from './hub'
+import { GenerationInterrupted, type GenerationHub, type GenerationTask, type HubStatus, type TaskRunner } from './hub'
 import { WakeGroup } from './wake-group'
 import { cmd, commandRunner, entryEvents, streamEntries, type CommandStats, type Reply, type StreamEntry } from './redis-commands'
 
@@ -332,14 +332,14 @@ export function createRedisHub(options: RedisHubOptions): RedisHub {
       } else if (outcome === 'lost') {
         warn('redis hub: another process marked this generation failed; stopping it', { generationId: entry.id })
         entry.handedOff = true
-        entry.controller.abort()
+        entry.controller.abort(new GenerationInterrupted('another process marked the generation interrupted'))
         release(entry)
       } else {
         // Redis out of reach for staleMs: end local followers as a takeover ends remote ones (the same event at
         // the same place, unless a write of ours landed unanswered), and record it once Redis answers.
         entry.events.push({ ...interruptedEvent(entry.id), id: entry.events.length + 1 } as SequencedEvent)
         entry.finished = true
-        entry.controller.abort()
+        entry.controller.abort(new GenerationInterrupted('the stream state (Redis) was out of reach'))
         release(entry)
         void recordInterruption(entry.id)
       }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ConverseRequest, ModelClient } from '../../src/bedrock/types'
 import { sweepOrphanedGenerations } from '../../src/db/repositories/generations'
+import { GenerationInterrupted } from '../../src/stream/hub'
 import { createMemoryHub } from '../../src/stream/memory-hub'
 import { createTestApp, expectProblem, startHttpEmulator, type TestApp } from '../helpers'
 import { parseSse, readSseUntil } from '../sse'
@@ -318,6 +319,28 @@ describe('Idempotency-Key', () => {
 })
 
 describe('crash recovery', () => {
+  it('finalizes as interrupted, not cancelled, when the hub stops a producer nobody cancelled', async () => {
+    const takenOver = await createTestApp({}, {
+      models: emulator.client(),
+      hub: (run) =>
+        createMemoryHub({
+          run: (task, context) => {
+            const controller = new AbortController()
+            setTimeout(() => controller.abort(new GenerationInterrupted('another process took over')), 150)
+            return run(task, { ...context, signal: controller.signal })
+          },
+        }),
+    })
+    const user = await takenOver.register()
+    const conv = await (await user.call('POST', '/v1/conversations', { body: {} })).json()
+    const { events } = parseSse(await (await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'Long [[emulator tokens=100 delay=10]]' } })).text())
+    expect(events.at(-1)).toMatchObject({ event: 'generation.failed', data: { code: 'interrupted' } })
+    const [, assistant] = (await (await user.call('GET', `/v1/conversations/${conv.id}/messages`)).json()).data
+    expect(assistant.status).toBe('incomplete')
+    expect((await (await user.call('GET', `/v1/generations/${events[0]!.data.generationId}`)).json())).toMatchObject({ status: 'failed', errorCode: 'interrupted' })
+    takenOver.close()
+  })
+
   it('frees a conversation whose generation ended in the hub but whose final write never landed', async () => {
     const lost = await createTestApp({}, {
       hub: (run) => {

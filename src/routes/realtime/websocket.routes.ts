@@ -12,7 +12,7 @@ export const connect = createRoute({
     '`Sec-WebSocket-Protocol: bearer, <token>`. Client messages: `{type:"message", content, modelId?, inference?, ' +
     'parentId?}`, `{type:"cancel", generationId?}`, `{type:"resume", generationId, after}`. The server sends the ' +
     'same events as the SSE stream, one JSON object per message: `{id, event, data}`; a bad message gets ' +
-    '`{event:"error", data:{code, message}}` and the socket stays open.',
+    '`{event:"error", data:{code, status, message, errors?}}` and the socket stays open.',
   security,
   request: {
     params: z.object({ id: pathId('conv_01J...') }),
