@@ -4,6 +4,7 @@ import { converseStreamBatches } from '../bedrock/converse-stream'
 import type { ConverseRequest, InferenceConfig, TokenUsage } from '../bedrock/types'
 import { finalizeGeneration, type GenerationRow } from '../db/repositories/generations'
 import { checkpointMessage, type MessageRow } from '../db/repositories/messages'
+import type { GenerationEvent } from '../stream/events'
 import { GenerationInterrupted, type Producer } from '../stream/hub'
 import type { Services } from '../types'
 import type { Part } from './parts'
@@ -16,6 +17,19 @@ export interface ChatTurn {
 }
 
 const CHECKPOINT_MS = 1_000
+
+export function startedEvent(generation: GenerationRow): GenerationEvent {
+  return {
+    type: 'generation.started',
+    data: {
+      generationId: generation.id,
+      conversationId: generation.conversationId,
+      userMessageId: generation.userMessageId,
+      assistantMessageId: generation.assistantMessageId,
+      modelId: generation.modelId,
+    },
+  }
+}
 
 /** Collects streamed content blocks into message parts, by block index. */
 class PartsBuilder {
@@ -96,16 +110,7 @@ export function chatProducer(services: Services, turn: ChatTurn): Producer {
     let lastCheckpoint = started
 
     metrics.activeGenerations.inc()
-    emit({
-      type: 'generation.started',
-      data: {
-        generationId,
-        conversationId: generation.conversationId,
-        userMessageId: generation.userMessageId,
-        assistantMessageId: generation.assistantMessageId,
-        modelId: generation.modelId,
-      },
-    })
+    emit(startedEvent(generation))
 
     const finalize = async (outcome: Pick<Parameters<typeof finalizeGeneration>[1], 'state' | 'messageStatus' | 'errorCode'>) => {
       metrics.activeGenerations.dec()

@@ -1,6 +1,7 @@
 import type { GenerationRow } from '../db/repositories/generations'
 import type { MessageRow } from '../db/repositories/messages'
 import type { SequencedEvent } from '../stream/events'
+import { startedEvent } from './chat-task'
 import type { Part } from './parts'
 
 /**
@@ -11,18 +12,7 @@ export async function* storedGenerationEvents(generation: GenerationRow, message
   const generationId = generation.id
   const usage = { inputTokens: generation.inputTokens ?? 0, outputTokens: generation.outputTokens ?? 0 }
   const text = (message.parts as Part[]).flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('')
-  const events: Omit<SequencedEvent, 'id'>[] = [
-    {
-      type: 'generation.started',
-      data: {
-        generationId,
-        conversationId: generation.conversationId,
-        userMessageId: generation.userMessageId,
-        assistantMessageId: generation.assistantMessageId,
-        modelId: generation.modelId,
-      },
-    },
-  ]
+  const events: Omit<SequencedEvent, 'id'>[] = [startedEvent(generation)]
   if (text) events.push({ type: 'text.delta', data: { generationId, delta: text } })
   if (generation.inputTokens !== null) events.push({ type: 'usage', data: { generationId, ...usage } })
   if (generation.status === 'completed') {

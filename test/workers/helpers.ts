@@ -34,14 +34,7 @@ async function read(response: Response): Promise<Reply> {
 
 /** One request through the Worker's real entry (the default export of src/entries/worker.ts), as workerd dispatches it. */
 export async function call(method: string, path: string, options: CallOptions = {}): Promise<Reply> {
-  const headers = new Headers(options.headers)
-  if (options.token) headers.set('authorization', `Bearer ${options.token}`)
-  let body = options.body
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json)
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
-  }
-  return read(await exports.default.fetch(`${ORIGIN}${path}`, { method, headers, body }))
+  return read(await request(method, path, options))
 }
 
 export { read as readReply }
