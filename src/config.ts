@@ -101,7 +101,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-/** Parses configuration from string variables (process.env, Worker vars). Fails closed, naming every bad variable. */
+/** Parses configuration from string variables (the environment, Worker vars). Fails closed, naming every bad variable. */
 export function parseConfig(source: Record<string, unknown>): Config {
   const strings = Object.fromEntries(
     Object.entries(source).filter(([, value]) => typeof value === 'string' && value !== ''),

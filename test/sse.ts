@@ -39,3 +39,14 @@ export async function readSseUntil(res: Response, until: (event: ParsedEvent) =>
   }
   return { events: parseSse(text).events, reader }
 }
+
+/** Reads the rest of an SSE body whose first events were already consumed by readSseUntil. */
+export async function readRest(reader: ReadableStreamDefaultReader<string>): Promise<ParsedEvent[]> {
+  let rest = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    rest += value
+  }
+  return parseSse(rest.slice(rest.indexOf('id: '))).events
+}

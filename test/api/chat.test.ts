@@ -4,7 +4,7 @@ import { sweepOrphanedGenerations } from '../../src/db/repositories/generations'
 import { GenerationInterrupted } from '../../src/stream/hub'
 import { createMemoryHub } from '../../src/stream/memory-hub'
 import { createTestApp, expectProblem, startHttpEmulator, type TestApp } from '../helpers'
-import { parseSse, readSseUntil } from '../sse'
+import { parseSse, readRest, readSseUntil } from '../sse'
 
 let t: TestApp
 let emulator: Awaited<ReturnType<typeof startHttpEmulator>>
@@ -191,13 +191,7 @@ describe('failures, disconnects and cancellation', () => {
     const generationId = events[0]!.data.generationId
     const cancel = await user.call('POST', `/v1/generations/${generationId}/cancel`)
     expect(cancel.status).toBe(202)
-    let rest = ''
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      rest += value
-    }
-    const all = [...events, ...parseSse(rest.slice(rest.indexOf('id: '))).events]
+    const all = [...events, ...(await readRest(reader))]
     expect(all.at(-1)!.event).toBe('generation.cancelled')
     const [, assistant] = await messages(user, conv.id)
     expect(assistant.status).toBe('cancelled')

@@ -6,7 +6,7 @@
 // in one isolate, and every request of the test isolate shares one `env`, hence one app and one hub).
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { parseSse, readSseUntil, type ParsedEvent } from '../sse'
+import { parseSse, readRest, readSseUntil, type ParsedEvent } from '../sse'
 import { call, expectProblem, register, request, until, type Json, type Registered } from './helpers'
 
 const MODEL = 'amazon.nova-lite-v1:0'
@@ -59,16 +59,6 @@ async function apiMessages(user: Registered, conversationId: string): Promise<Js
   return reply.body.data
 }
 
-/** Reads the rest of an SSE body whose first events were already consumed by readSseUntil. */
-async function readRest(reader: ReadableStreamDefaultReader<string>): Promise<ParsedEvent[]> {
-  let rest = ''
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    rest += value
-  }
-  return parseSse(rest.slice(rest.indexOf('id: '))).events
-}
 
 describe('workers: streamed turn', () => {
   it('streams the SSE grammar and stores both messages in D1', async () => {

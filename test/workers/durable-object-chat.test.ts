@@ -12,7 +12,7 @@ import worker, { type WorkerEnv } from '../../src/entries/worker'
 import { localTasks } from '../../src/stream/durable-object'
 import { HEARTBEAT_MS } from '../../src/stream/durable-object-store'
 import type { GenerationTask, ProducerContext } from '../../src/stream/hub'
-import { parseSse, readSseUntil, type ParsedEvent } from '../sse'
+import { parseSse, readRest, readSseUntil, type ParsedEvent } from '../sse'
 import { ORIGIN, readReply, register, until, type Json, type Registered } from './helpers'
 
 const doEnv: WorkerEnv = { ...env }
@@ -35,15 +35,6 @@ function send(method: string, path: string, { token, json, headers: extra }: Opt
 
 const call = async (method: string, path: string, options: Options = {}) => readReply(await send(method, path, options))
 
-async function readRest(reader: ReadableStreamDefaultReader<string>): Promise<ParsedEvent[]> {
-  let rest = ''
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    rest += value
-  }
-  return parseSse(rest.slice(rest.indexOf('id: '))).events
-}
 
 const deltas = (events: ParsedEvent[]) => events.filter((e) => e.event === 'text.delta').map((e) => String(e.data.delta)).join('')
 const ids = (events: ParsedEvent[]) => events.map((e) => e.id)
