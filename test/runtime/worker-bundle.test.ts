@@ -1,0 +1,65 @@
+/**
+ * The Cloudflare Worker bundle, built exactly as `npm run deploy` builds it (`wrangler deploy`, from wrangler.toml,
+ * with --dry-run into a temp directory): within the 200 KB gzip budget, free of Node built-ins and of the AWS SDK,
+ * and carrying only zod's English locale (wrangler.toml [alias] swaps zod's locales index for
+ * scripts/zod-locales-en.js).
+ */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler')
+const BUDGET_BYTES = 200 * 1000
+
+let outdir: string
+let code: string
+let inputs: string[]
+
+beforeAll(async () => {
+  outdir = mkdtempSync(join(tmpdir(), 'edgechat-worker-bundle-'))
+  await promisify(execFile)(WRANGLER, ['deploy', '--dry-run', '--outdir', outdir, '--metafile', join(outdir, 'meta.json')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      // As vitest.workers.config.ts: wrangler's config and logs out of $HOME, no metrics, no network look-ups.
+      XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(ROOT, '.tmp', 'xdg'),
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    },
+    timeout: 55_000,
+    maxBuffer: 16 * 1024 * 1024,
+  })
+  code = readFileSync(join(outdir, 'worker.js'), 'utf8')
+  const meta = JSON.parse(readFileSync(join(outdir, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> }
+  inputs = Object.keys(meta.inputs)
+}, 60_000)
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true })
+})
+
+describe('Worker bundle (wrangler deploy --dry-run)', () => {
+  it('is within the 200 KB gzip budget', () => {
+    const gzipped = gzipSync(code, { level: 9 }).byteLength
+    expect(gzipped).toBeLessThanOrEqual(BUDGET_BYTES)
+  })
+
+  it('imports no Node built-ins and bundles no AWS SDK', () => {
+    expect(code).not.toMatch(/["'`]node:[\w/]+["'`]/)
+    expect(inputs.filter((input) => /node_modules\/(@aws-sdk|@smithy)\//.test(input))).toEqual([])
+    expect(code).not.toMatch(/@aws-sdk|@smithy/)
+  })
+
+  it("carries zod's English messages and no other locale", () => {
+    expect(inputs.filter((input) => input.includes('zod/v4/locales/'))).toEqual(['node_modules/zod/v4/locales/en.js'])
+    expect(code).toContain('Invalid input: expected') // en.js
+    expect(code).not.toContain('Entrée invalide') // fr.js, fr-CA.js
+    expect(code).not.toContain('Ungültige Eingabe') // de.js
+  })
+})
