@@ -10,6 +10,7 @@ import { createApp } from '../app'
 import { ConfigError, parseConfig, type Config } from '../config'
 import type { Database } from '../db/database'
 import { libsqlDatabase } from '../db/libsql'
+import { LibsqlFileClient } from './libsql-file-client'
 import { sweepOrphanedGenerations } from '../db/repositories/generations'
 import { generations } from '../db/schema'
 import type { GenerationHub, TaskRunner } from '../stream/hub'
@@ -29,9 +30,13 @@ function localFile(url: string): string | null {
 }
 
 export async function openDatabase(config: Config): Promise<Client> {
-  const file = localFile(config.DATABASE_URL)
+  const inMemory = config.DATABASE_URL === ':memory:' || config.DATABASE_URL === 'file::memory:'
+  const file = inMemory ? null : localFile(config.DATABASE_URL)
   if (file) mkdirSync(dirname(file), { recursive: true })
-  const client = createClient({ url: config.DATABASE_URL, authToken: config.DATABASE_AUTH_TOKEN })
+  const client =
+    file || inMemory
+      ? new LibsqlFileClient(file ?? ':memory:')
+      : createClient({ url: config.DATABASE_URL, authToken: config.DATABASE_AUTH_TOKEN })
   if (file) {
     await client.execute('PRAGMA journal_mode = WAL')
     // In WAL mode NORMAL stays consistent after a crash and skips an fsync per commit (libsql calls block the loop).

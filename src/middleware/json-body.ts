@@ -6,30 +6,30 @@ import type { AppEnv } from '../types'
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 
-/** A body announced by its framing headers. Some servers hand every POST a (possibly empty) body stream. */
-function announcesBody(request: Request): boolean {
-  const length = request.headers.get('content-length')
-  if (length !== null) return length.trim() !== '0'
-  return request.headers.has('transfer-encoding')
-}
-
 /**
  * Request bodies are JSON (else 415) and bounded (else 413). `limitFor` picks the limit per path,
  * so turn routes can accept inline images and documents.
+ *
+ * A body framed by Content-Length is judged by its headers alone (the server enforces the framing), so the
+ * body stream is never touched here: on Node that lets the validator read it straight from the socket.
  */
 export function jsonBody(limitFor: (path: string) => number) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    if (!BODY_METHODS.has(c.req.method) || c.req.raw.body === null) return next()
+    if (!BODY_METHODS.has(c.req.method)) return next()
     const type = c.req.header('content-type') ?? ''
-    if ((type || announcesBody(c.req.raw)) && !JSON_TYPE.test(type)) {
+    const length = c.req.header('content-length')
+    const chunked = c.req.header('transfer-encoding') !== undefined
+    // Some servers hand every POST a (possibly empty) body stream: only the framing headers announce a body.
+    const announced = chunked || (length !== undefined && length.trim() !== '0')
+    if (!type && !announced) return next()
+    if (!JSON_TYPE.test(type)) {
       throw new AppError('unsupported_media_type', `Expected Content-Type: application/json, got ${type ? `"${type.slice(0, 100)}"` : 'none'}`)
     }
     const maxSize = limitFor(c.req.path)
-    return bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new AppError('payload_too_large', `Request body exceeds ${maxSize} bytes`)
-      },
-    })(c, next)
+    const tooLarge = () => {
+      throw new AppError('payload_too_large', `Request body exceeds ${maxSize} bytes`)
+    }
+    if (length !== undefined && !chunked) return Number(length) > maxSize ? tooLarge() : next()
+    return bodyLimit({ maxSize, onError: tooLarge })(c, next)
   })
 }

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LibsqlError } from '@libsql/client'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { LibsqlFileClient } from '../../src/entries/libsql-file-client'
+
+describe('LibsqlFileClient (local SQLite for Node and Bun)', () => {
+  let dir: string
+  let client: LibsqlFileClient
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'edgechat-libsql-'))
+    client = new LibsqlFileClient(join(dir, 'test.db'))
+    await client.execute('create table items (id integer primary key, name text not null unique, data blob, flag integer)')
+  })
+  afterEach(() => {
+    client.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('returns rows by index and by column name, and reports changes', async () => {
+    const insert = await client.execute({ sql: 'insert into items (name, flag) values (?, ?), (?, ?)', args: ['a', true, 'b', false] })
+    expect(insert.rowsAffected).toBe(2)
+    expect(insert.lastInsertRowid).toBe(2n)
+    const result = await client.execute('select id, name, flag, length from (select *, 7 as length from items) order by id')
+    expect(result.columns).toEqual(['id', 'name', 'flag', 'length'])
+    expect(result.rows).toHaveLength(2)
+    const [first] = result.rows
+    expect(Array.prototype.slice.call(first)).toEqual([1, 'a', 1, 7])
+    expect(first!.name).toBe('a')
+    expect(first!.id).toBe(1)
+    expect(first!.length).toBe(4) // a column named `length` can't shadow the row's own length, as in @libsql/client
+  })
+
+  it('binds named arguments, dates, booleans, null and blobs', async () => {
+    await client.execute({ sql: 'insert into items (name, data, flag) values (:name, $data, @flag)', args: { name: 'x', data: new Uint8Array([1, 2, 3]).buffer, flag: true } })
+    await client.execute('insert into items (name, flag) values (?, ?)', ['y', null])
+    const rows = (await client.execute('select name, data, flag from items order by name')).rows
+    expect(rows[0]!.name).toBe('x')
+    expect([...(rows[0]!.data as unknown as Uint8Array)]).toEqual([1, 2, 3])
+    expect(rows[0]!.flag).toBe(1)
+    expect(rows[1]!.flag).toBeNull()
+    await client.execute({ sql: 'update items set flag = ? where name = ?', args: [new Date(1234), 'y'] })
+    expect((await client.execute("select flag from items where name = 'y'")).rows[0]!.flag).toBe(1234)
+  })
+
+  it('reuses one prepared statement per SQL text', async () => {
+    for (let i = 0; i < 50; i++) await client.execute({ sql: 'insert into items (name) values (?)', args: [`n${i}`] })
+    const count = await client.execute('select count(*) as n from items')
+    expect(count.rows[0]!.n).toBe(50)
+    // The statement stays usable after an error on the same text.
+    await expect(client.execute({ sql: 'insert into items (name) values (?)', args: ['n1'] })).rejects.toBeInstanceOf(LibsqlError)
+    await client.execute({ sql: 'insert into items (name) values (?)', args: ['fresh'] })
+    expect((await client.execute('select count(*) as n from items')).rows[0]!.n).toBe(51)
+  })
+
+  it('runs a batch in one transaction and rolls all of it back when a statement fails', async () => {
+    const results = await client.batch([{ sql: 'insert into items (name) values (?)', args: ['one'] }, ['insert into items (name) values (?)', ['two']], 'select count(*) as n from items'], 'write')
+    expect(results.map((result) => result.rowsAffected)).toEqual([1, 1, 0])
+    expect(results[2]!.rows[0]!.n).toBe(2)
+
+    const failing = client.batch([{ sql: 'insert into items (name) values (?)', args: ['three'] }, { sql: 'insert into items (name) values (?)', args: ['one'] }], 'write')
+    await expect(failing).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT', extendedCode: 'SQLITE_CONSTRAINT_UNIQUE' })
+    const names = (await client.execute('select name from items order by name')).rows.map((row) => row.name)
+    expect(names).toEqual(['one', 'two'])
+    // Not left inside a transaction: the next batch commits on its own.
+    await client.batch([{ sql: 'insert into items (name) values (?)', args: ['four'] }])
+    expect((await client.execute('select count(*) as n from items')).rows[0]!.n).toBe(3)
+  })
+
+  it('maps SQL errors to LibsqlError with SQLite codes', async () => {
+    const error = await client.execute('select * from missing_table').catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(LibsqlError)
+    expect((error as LibsqlError).code).toBe('SQLITE_ERROR')
+    expect((error as LibsqlError).message).toMatch(/missing_table/)
+  })
+
+  it('migrates with foreign keys off and turns them back on', async () => {
+    await client.execute('PRAGMA foreign_keys = ON')
+    await client.migrate([{ sql: 'create table children (id integer primary key, item_id integer references items(id))', args: [] }, { sql: 'insert into children (item_id) values (99)', args: [] }])
+    expect((await client.execute('PRAGMA foreign_keys')).rows[0]![0]).toBe(1)
+    await expect(client.execute('insert into children (item_id) values (98)')).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT' })
+  })
+
+  it('refuses interactive transactions and use after close', async () => {
+    await expect(client.transaction()).rejects.toThrow(/use batch\(\)/)
+    client.close()
+    expect(client.closed).toBe(true)
+    await expect(client.execute('select 1')).rejects.toMatchObject({ code: 'CLIENT_CLOSED' })
+    client.close()
+  })
+})
