@@ -28,17 +28,34 @@ export async function signAccessToken(services: Services, userId: string): Promi
     .sign(await hmacKey(services.config.JWT_SECRET))
 }
 
+/**
+ * Tokens whose signature and claims were checked, per secret: a client sends the same token on every request until
+ * it expires, and checking it again is an HMAC per request. Only the expiry can change a verdict, so it is the only
+ * thing checked again.
+ */
+const verified = new Map<string, Map<string, { userId: string; expiresAt: number }>>()
+const VERIFIED_PER_SECRET = 5_000
+
 /** The user id of a valid access token, or null (bad signature, `alg: none`, expired, wrong issuer or audience). */
 export async function verifyAccessToken(services: Services, token: string): Promise<string | null> {
+  const secret = services.config.JWT_SECRET
+  const now = services.now()
+  let known = verified.get(secret)
+  const hit = known?.get(token)
+  if (hit) return now.getTime() < hit.expiresAt ? hit.userId : null
   try {
-    const { payload } = await jwtVerify(token, await hmacKey(services.config.JWT_SECRET), {
+    const { payload } = await jwtVerify(token, await hmacKey(secret), {
       algorithms: ['HS256'],
       issuer: TOKEN_ISSUER,
       audience: TOKEN_AUDIENCE,
-      currentDate: services.now(),
+      currentDate: now,
       requiredClaims: ['sub', 'exp'],
     })
-    return payload.sub ?? null
+    if (!payload.sub || payload.exp === undefined) return null
+    if (!known) verified.set(secret, (known = new Map()))
+    if (known.size >= VERIFIED_PER_SECRET) known.delete(known.keys().next().value!)
+    known.set(token, { userId: payload.sub, expiresAt: payload.exp * 1000 })
+    return payload.sub
   } catch {
     return null
   }

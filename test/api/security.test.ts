@@ -60,6 +60,27 @@ describe('every protected route', () => {
   })
 })
 
+describe('access tokens seen before', () => {
+  it('are refused once they expire, and under another secret', async () => {
+    let clock = Date.now()
+    const timed = await createTestApp({}, { now: () => new Date(clock) })
+    const other = await createTestApp({ JWT_SECRET: 'another-secret-that-is-long-enough-0123456789' })
+    try {
+      const user = await timed.register()
+      expect((await user.call('GET', '/v1/me')).status).toBe(200)
+      expect((await user.call('GET', '/v1/me')).status).toBe(200)
+      await expectProblem(await other.request('GET', '/v1/me', { token: user.accessToken }), 401, 'unauthorized')
+      clock += 15 * 60 * 1000 - 1_000
+      expect((await user.call('GET', '/v1/me')).status).toBe(200)
+      clock += 1_000
+      await expectProblem(await user.call('GET', '/v1/me'), 401, 'unauthorized')
+    } finally {
+      timed.close()
+      other.close()
+    }
+  })
+})
+
 describe('tenancy', () => {
   it("never shows one user's workspace resources to another (404 everywhere)", async () => {
     const alice = await t.register()

@@ -1,5 +1,6 @@
-import { and, eq, gte, inArray, isNotNull, lt } from 'drizzle-orm'
+import { and, eq, gte, inArray, isNotNull, lt, sql } from 'drizzle-orm'
 import type { Database } from '../database'
+import { placeholder, prepared, rowPlaceholders, rowValues, runPreparedBatch } from '../prepared'
 import { conversations, generations, messages } from '../schema'
 import type { MessageRow } from './messages'
 
@@ -11,7 +12,14 @@ export async function findGeneration(db: Database, id: string): Promise<Generati
 
 /** The user message, the assistant placeholder (streaming) and the generation row, in one batch. */
 export async function insertTurn(db: Database, turn: { userMessage: MessageRow; assistantMessage: MessageRow; generation: GenerationRow }) {
-  await db.batch([db.insert(messages).values([turn.userMessage, turn.assistantMessage]), db.insert(generations).values(turn.generation)])
+  const insertMessages = prepared(db, 'insertTurn.messages', () =>
+    db.insert(messages).values([rowPlaceholders(messages, 'user.'), rowPlaceholders(messages, 'assistant.')]).prepare(),
+  )
+  const insertGeneration = prepared(db, 'insertTurn.generation', () => db.insert(generations).values(rowPlaceholders(generations)).prepare())
+  await runPreparedBatch(db, [
+    { statement: insertMessages, values: { ...rowValues(turn.userMessage, 'user.'), ...rowValues(turn.assistantMessage, 'assistant.') } },
+    { statement: insertGeneration, values: rowValues(turn.generation, '') },
+  ])
 }
 
 export interface Finalization {
@@ -30,33 +38,50 @@ export interface Finalization {
 
 /** Writes the final message, the generation outcome and frees the conversation, once, in one batch. */
 export async function finalizeGeneration(db: Database, f: Finalization): Promise<void> {
-  await db.batch([
+  const updateMessage = prepared(db, 'finalize.message', () =>
     db
       .update(messages)
       .set({
-        parts: f.parts,
-        status: f.messageStatus,
-        inputTokens: f.usage?.inputTokens ?? null,
-        outputTokens: f.usage?.outputTokens ?? null,
-        stopReason: f.stopReason,
-        latencyMs: f.latencyMs,
-        updatedAt: f.now,
+        parts: placeholder('parts'),
+        status: placeholder('messageStatus'),
+        inputTokens: placeholder('inputTokens'),
+        outputTokens: placeholder('outputTokens'),
+        stopReason: placeholder('stopReason'),
+        latencyMs: placeholder('latencyMs'),
+        updatedAt: placeholder('now'),
       })
-      .where(and(eq(messages.id, f.assistantMessageId), eq(messages.status, 'streaming'))),
+      .where(and(eq(messages.id, sql.placeholder('assistantMessageId')), eq(messages.status, 'streaming')))
+      .prepare(),
+  )
+  const updateGeneration = prepared(db, 'finalize.generation', () =>
     db
       .update(generations)
       .set({
-        status: f.state,
-        inputTokens: f.usage?.inputTokens ?? null,
-        outputTokens: f.usage?.outputTokens ?? null,
-        errorCode: f.errorCode,
-        finishedAt: f.now,
+        status: placeholder('state'),
+        inputTokens: placeholder('inputTokens'),
+        outputTokens: placeholder('outputTokens'),
+        errorCode: placeholder('errorCode'),
+        finishedAt: placeholder('now'),
       })
-      .where(and(eq(generations.id, f.generationId), eq(generations.status, 'running'))),
+      .where(and(eq(generations.id, sql.placeholder('generationId')), eq(generations.status, 'running')))
+      .prepare(),
+  )
+  const freeConversation = prepared(db, 'finalize.conversation', () =>
     db
       .update(conversations)
-      .set({ activeGenerationId: null, updatedAt: f.now })
-      .where(and(eq(conversations.id, f.conversationId), eq(conversations.activeGenerationId, f.generationId))),
+      .set({ activeGenerationId: null, updatedAt: placeholder('now') })
+      .where(and(eq(conversations.id, sql.placeholder('conversationId')), eq(conversations.activeGenerationId, sql.placeholder('generationId'))))
+      .prepare(),
+  )
+  const values = {
+    ...f,
+    inputTokens: f.usage?.inputTokens ?? null,
+    outputTokens: f.usage?.outputTokens ?? null,
+  }
+  await runPreparedBatch(db, [
+    { statement: updateMessage, values },
+    { statement: updateGeneration, values },
+    { statement: freeConversation, values },
   ])
 }
 
