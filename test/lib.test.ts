@@ -15,6 +15,13 @@ describe('ids', () => {
     expect(new Set(ids).size).toBe(ids.length)
   })
 
+  it('carry their millisecond in the first ten characters', () => {
+    const now = Date.UTC(2026, 10, 22, 7, 30, 0, 123)
+    const id = createIdGenerator(() => now)('gen').slice('gen_'.length)
+    const decoded = [...id.slice(0, 10)].reduce((value, char) => value * 32 + '0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(char), 0)
+    expect(decoded).toBe(now)
+  })
+
   it('stay ordered if the clock steps backwards', () => {
     let now = 2_000
     const newId = createIdGenerator(() => now)

@@ -8,27 +8,25 @@ export type IdPrefix = 'usr' | 'ws' | 'key' | 'ast' | 'conv' | 'msg' | 'gen' | '
  */
 export function createIdGenerator(now: () => number = Date.now) {
   let lastTime = -1
-  let lastRandom = 0n
+  // The random part as 16 base32 digits, most significant first; the top bit starts clear so increments fit.
+  const random = new Uint8Array(16)
   return (prefix: IdPrefix): string => {
     const time = Math.max(now(), lastTime)
     if (time === lastTime) {
-      lastRandom = (lastRandom + 1n) & ((1n << 80n) - 1n)
+      let i = random.length - 1
+      while (i >= 0 && random[i] === 31) random[i--] = 0
+      if (i >= 0) random[i]! += 1
     } else {
       lastTime = time
-      const bytes = crypto.getRandomValues(new Uint8Array(10))
-      lastRandom = bytes.reduce((acc, byte) => (acc << 8n) | BigInt(byte), 0n) >> 1n
+      crypto.getRandomValues(random)
+      for (let i = 0; i < random.length; i++) random[i]! &= 31
+      random[0]! &= 15
     }
-    return `${prefix}_${encode(BigInt(time), 10)}${encode(lastRandom, 16)}`
+    let out = `${prefix}_`
+    for (let i = 9; i >= 0; i--) out += ALPHABET[Math.floor(time / 32 ** i) % 32]
+    for (const digit of random) out += ALPHABET[digit]
+    return out
   }
-}
-
-function encode(value: bigint, length: number): string {
-  let out = ''
-  for (let i = 0; i < length; i++) {
-    out = ALPHABET[Number(value & 31n)] + out
-    value >>= 5n
-  }
-  return out
 }
 
 export type IdGenerator = ReturnType<typeof createIdGenerator>

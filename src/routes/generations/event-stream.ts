@@ -14,12 +14,16 @@ export function eventStreamResponse(c: Context<AppEnv>, events: AsyncIterable<Se
   return c.body(sseStream(events), 200, SSE_HEADERS)
 }
 
+/** Workers give every request an ExecutionContext, Node and Bun never do; asking Hono throws, so ask once. */
+let hasExecutionContext: boolean | undefined
+
 /** On Workers, keeps the isolate working on the generation after the response is sent. */
 export function keepRunning(c: Context<AppEnv>, running: Promise<void> | undefined): void {
-  if (!running) return
+  if (!running || hasExecutionContext === false) return
   try {
     c.executionCtx.waitUntil(running)
+    hasExecutionContext = true
   } catch {
-    // No execution context (Node, Bun): the process keeps running by itself.
+    hasExecutionContext = false
   }
 }
