@@ -1,6 +1,6 @@
 import type { GenerationRow } from '../db/repositories/generations'
 import type { MessageRow } from '../db/repositories/messages'
-import type { SequencedEvent } from '../stream/events'
+import { sequenced, type GenerationEvent, type SequencedEvent } from '../stream/events'
 import { startedEvent } from './chat-task'
 import type { Part } from './parts'
 
@@ -12,7 +12,7 @@ export async function* storedGenerationEvents(generation: GenerationRow, message
   const generationId = generation.id
   const usage = { inputTokens: generation.inputTokens ?? 0, outputTokens: generation.outputTokens ?? 0 }
   const text = (message.parts as Part[]).flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('')
-  const events: Omit<SequencedEvent, 'id'>[] = [startedEvent(generation)]
+  const events: GenerationEvent[] = [startedEvent(generation)]
   if (text) events.push({ type: 'text.delta', data: { generationId, delta: text } })
   if (generation.inputTokens !== null) events.push({ type: 'usage', data: { generationId, ...usage } })
   if (generation.status === 'completed') {
@@ -26,5 +26,5 @@ export async function* storedGenerationEvents(generation: GenerationRow, message
     const code = generation.errorCode ?? 'internal'
     events.push({ type: 'generation.failed', data: { generationId, code, message: `The generation failed (${code})`, retryable: false } })
   }
-  yield events.map((event, index) => ({ ...event, id: index + 1 }) as SequencedEvent)
+  yield events.map((event, index) => sequenced(event, index + 1))
 }

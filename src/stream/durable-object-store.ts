@@ -15,7 +15,7 @@
  *
  * Only Workers globals in type position here (no `cloudflare:workers` import): the object is in durable-object.ts.
  */
-import { isTerminal, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent } from './events'
+import { isTerminal, sequenced, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent } from './events'
 import type { GenerationHub, GenerationTask, HubStatus, TaskRunner } from './hub'
 
 export const FLUSH_MS = 100
@@ -162,8 +162,8 @@ export function createGenerationStore({
 
   const append = (live: Live, event: GenerationEvent) => {
     if (live.state !== 'running') return
-    const sequenced = { ...event, id: ++live.seq } as SequencedEvent
-    live.pending.push(sequenced)
+    const numbered = sequenced(event, ++live.seq)
+    live.pending.push(numbered)
     // Approximate size: the JSON of the data dominates; exact bytes are not needed to stay far below 2 MB.
     live.pendingBytes += 64 + JSON.stringify(event.data).length
     if (isTerminal(event)) {
@@ -314,7 +314,7 @@ export function createGenerationStore({
       const terminal = ending[ending.length - 1]
       if (!terminal || !isTerminal(terminal) || lives.has(generationId) || record(generationId)?.state !== 'running') return
       const first = persistedSeq(generationId) + 1
-      const batch = ending.map((event, index) => ({ ...event, id: first + index }) as SequencedEvent)
+      const batch = ending.map((event, index) => sequenced(event, first + index))
       const last = first + batch.length - 1
       storage.transactionSync(() => {
         sql.exec('INSERT INTO hub_events (generation_id, last_seq, first_seq, events) VALUES (?, ?, ?, ?)', generationId, last, first, JSON.stringify(batch))

@@ -27,6 +27,14 @@ export type GenerationEvent =
 /** An event with its sequence number within the generation (1, 2, 3, …): the SSE `id` and resume cursor. */
 export type SequencedEvent = GenerationEvent & { id: number }
 
+/**
+ * The event numbered `id`. Built field by field: V8 gives each object made by `{ ...event, id }` a hidden class of
+ * its own, which for the events a hub retains came to megabytes of classes and slow reads of every field.
+ */
+export function sequenced(event: GenerationEvent, id: number): SequencedEvent {
+  return { id, type: event.type, data: event.data } as SequencedEvent
+}
+
 export type TerminalEvent = Extract<GenerationEvent, { type: 'generation.completed' | 'generation.failed' | 'generation.cancelled' }>
 
 export function isTerminal(event: GenerationEvent): event is TerminalEvent {

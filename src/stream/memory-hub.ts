@@ -1,4 +1,4 @@
-import { isTerminal, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent } from './events'
+import { isTerminal, sequenced, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent } from './events'
 import type { GenerationHub, GenerationTask, HubStatus, TaskRunner } from './hub'
 import { WakeGroup } from './wake-group'
 
@@ -54,7 +54,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, fo
 
   const append = (entry: Entry, event: GenerationEvent) => {
     if (entry.state !== 'running') return
-    entry.events.push({ ...event, id: entry.events.length + 1 } as SequencedEvent)
+    entry.events.push(sequenced(event, entry.events.length + 1))
     if (isTerminal(event)) {
       entry.state = stateOf(event)
       entry.finishedAt = now()

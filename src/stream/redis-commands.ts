@@ -5,7 +5,7 @@
  * it on (XRANGE as an object, JSON-looking strings parsed) is read correctly too.
  */
 import { Redis } from '@upstash/redis'
-import type { GenerationEvent, SequencedEvent } from './events'
+import { sequenced, type GenerationEvent, type SequencedEvent } from './events'
 
 type Pipeline = ReturnType<Redis['pipeline']>
 
@@ -167,5 +167,5 @@ export function entryEvents(entry: StreamEntry): SequencedEvent[] {
   const raw = entry.fields.e
   const events = (typeof raw === 'string' ? JSON.parse(raw) : raw) as GenerationEvent[] | undefined
   if (!Array.isArray(events)) throw new Error(`stream entry ${entry.id} holds no events`)
-  return events.map((event, i) => ({ ...event, id: entry.first + i }) as SequencedEvent)
+  return events.map((event, i) => sequenced(event, entry.first + i))
 }

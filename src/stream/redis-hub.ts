@@ -26,7 +26,7 @@
  *   terminal event; an owner that was only slow finds its slot taken, stops and aborts its producer.
  */
 import type { Redis } from '@upstash/redis'
-import { isTerminal, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent, type TerminalEvent } from './events'
+import { isTerminal, sequenced, stateOf, type GenerationEvent, type GenerationState, type SequencedEvent, type TerminalEvent } from './events'
 import { GenerationInterrupted, type GenerationHub, type GenerationTask, type HubStatus, type TaskRunner } from './hub'
 import { WakeGroup } from './wake-group'
 import { cmd, commandRunner, entryEvents, streamEntries, type CommandStats, type Reply, type StreamEntry } from './redis-commands'
@@ -224,7 +224,7 @@ export function createRedisHub(options: RedisHubOptions): RedisHub {
   const emit = (entry: Owned, event: GenerationEvent) => {
     if (entry.closed || entry.halted) return
     const json = JSON.stringify(event)
-    entry.pending.push({ event: { ...event, id: entry.nextSeq++ } as SequencedEvent, json })
+    entry.pending.push({ event: sequenced(event, entry.nextSeq++), json })
     if (isTerminal(event)) entry.closed = true
     schedule(entry)
   }
@@ -337,7 +337,7 @@ export function createRedisHub(options: RedisHubOptions): RedisHub {
       } else {
         // Redis out of reach for staleMs: end local followers as a takeover ends remote ones (the same event at
         // the same place, unless a write of ours landed unanswered), and record it once Redis answers.
-        entry.events.push({ ...interruptedEvent(entry.id), id: entry.events.length + 1 } as SequencedEvent)
+        entry.events.push(sequenced(interruptedEvent(entry.id), entry.events.length + 1))
         entry.finished = true
         entry.controller.abort(new GenerationInterrupted('the stream state (Redis) was out of reach'))
         release(entry)
