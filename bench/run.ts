@@ -744,11 +744,15 @@ interface EdgeChatOptions {
   tokens?: string[]
 }
 
+/** `node --flag=value … --import tsx src/entries/node.ts` in package.json's start script: its `--flag=value`s. */
+const START_NODE_FLAGS: string[] = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string).match(/--[\w-]+=\S+/g) ?? []
+
 async function startEdgeChat(options: EdgeChatOptions): Promise<Target> {
   const { name, bundle, dir, emulatorUrl, logLevel, cpuProfDir } = options
   const port = await freePort()
-  // --node-flag: Node flags for every EdgeChat server (--trace-gc, --max-semi-space-size=…), for investigations.
-  const argv = [...(args['node-flag'] ?? []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), bundle]
+  // The Node flags of `npm start` (the heap settings a deployment runs with), then --node-flag: more Node flags for
+  // every EdgeChat server (--trace-gc, --max-semi-space-size=…), for investigations.
+  const argv = [...START_NODE_FLAGS, ...(args['node-flag'] ?? []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), bundle]
   const dbFile = options.dbFile ?? dbPath(dir, name)
   const proc = startProcess(name, argv, {
     NODE_ENV: 'production',
@@ -1259,7 +1263,8 @@ async function main() {
 
   console.log(
     `EdgeChat bench: ${[RUN_UNPACED && 'unpaced (issue 3)', RUN_PACED && 'paced (issue 4)'].filter(Boolean).join(' and ')}; ` +
-      `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`,
+      `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); EdgeChat servers run with npm start's ` +
+      `Node flags: ${[...START_NODE_FLAGS, ...(args['node-flag'] ?? [])].join(' ') || '(none)'}`,
   )
 
   const compareRoot = RUN_UNPACED && args.compare ? resolve(args.compare) : undefined
