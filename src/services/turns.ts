@@ -1,5 +1,5 @@
 import { AppError, notFound } from '../errors'
-import { claimActiveGeneration, findConversation, releaseActiveGeneration } from '../db/repositories/conversations'
+import { findConversation } from '../db/repositories/conversations'
 import {
   findByIdempotencyKey,
   insertTurn,
@@ -125,12 +125,6 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
   const now = services.now()
   const generationId = services.newId('gen')
   const title = conversation.title ? null : (parts.find((part) => part.type === 'text')?.text.trim().replace(/\s+/g, ' ').slice(0, 80) || null)
-  if (!(await claimActiveGeneration(services.db, conversation.id, generationId, now, title))) {
-    const replay = key && requestHash ? await idempotentReplay(services, auth.userId, key, requestHash) : null
-    if (replay) return replay
-    const active = (await findConversation(services.db, conversation.id))?.activeGenerationId ?? conversation.activeGenerationId
-    throw new AppError('conflict', 'A generation is already running in this conversation', { members: { activeGenerationId: active } })
-  }
 
   const userMessage: MessageRow = {
     id: services.newId('msg'),
@@ -166,14 +160,14 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     startedAt: now,
     finishedAt: null,
   }
-  try {
-    await insertTurn(services.db, { userMessage, assistantMessage, generation })
-  } catch (error) {
-    await releaseActiveGeneration(services.db, conversation.id, generationId)
-    // A concurrent retry with the same Idempotency-Key won the unique index: attach to its turn.
+  const started = await insertTurn(services.db, { userMessage, assistantMessage, generation, titleIfUntitled: title }).catch((error: unknown) => error)
+  if (started !== true) {
+    // Busy, or a concurrent retry with the same Idempotency-Key won its unique index: then attach to that turn.
     const replay = key && requestHash ? await idempotentReplay(services, auth.userId, key, requestHash) : null
     if (replay) return replay
-    throw error
+    if (started !== false) throw started
+    const active = (await findConversation(services.db, conversation.id))?.activeGenerationId ?? conversation.activeGenerationId
+    throw new AppError('conflict', 'A generation is already running in this conversation', { members: { activeGenerationId: active } })
   }
 
   const history = [...conversationPath(stored, parentId), userMessage]

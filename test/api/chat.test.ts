@@ -246,6 +246,10 @@ describe('following and resuming', () => {
     const { events } = await readSseUntil(running as Response, () => true)
     const problem = await expectProblem(await turn(user, conv.id, { content: 'again' }), 409, 'conflict')
     expect(problem.activeGenerationId).toBe(events[0]!.data.generationId)
+    // Nothing of the refused turn was written.
+    const { data } = await (await user.call('GET', `/v1/conversations/${conv.id}/messages`)).json()
+    expect(data.map((message: { role: string }) => message.role)).toEqual(['user', 'assistant'])
+    expect(JSON.stringify(data)).not.toContain('again')
   })
 })
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, or, sql, inArray } from 'drizzle-orm'
+import { and, desc, eq, lt, or, sql, inArray } from 'drizzle-orm'
 import type { Database } from '../database'
 import { prepared } from '../prepared'
 import { conversations, generations, memberships, messages, type Role } from '../schema'
@@ -94,33 +94,3 @@ export async function listVisibleConversations(db: Database, query: Conversation
     .all()
 }
 
-/** Claims the conversation for one generation (titling it if untitled); false when another one is active. */
-export async function claimActiveGeneration(
-  db: Database,
-  conversationId: string,
-  generationId: string,
-  now: Date,
-  titleIfUntitled: string | null,
-): Promise<boolean> {
-  const statement = prepared(db, 'claimActiveGeneration', () =>
-    db
-      .update(conversations)
-      .set({
-        activeGenerationId: sql`${sql.placeholder('generationId')}`,
-        updatedAt: sql`${sql.placeholder('now')}`,
-        title: sql`coalesce(${conversations.title}, ${sql.placeholder('title')})`,
-      })
-      .where(and(eq(conversations.id, sql.placeholder('conversationId')), isNull(conversations.activeGenerationId)))
-      .returning({ id: conversations.id })
-      .prepare(),
-  )
-  const rows = await statement.all({ conversationId, generationId, now: now.getTime(), title: titleIfUntitled })
-  return rows.length === 1
-}
-
-export async function releaseActiveGeneration(db: Database, conversationId: string, generationId: string): Promise<void> {
-  await db
-    .update(conversations)
-    .set({ activeGenerationId: null })
-    .where(and(eq(conversations.id, conversationId), eq(conversations.activeGenerationId, generationId)))
-}

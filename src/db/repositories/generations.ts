@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, isNotNull, lt, sql } from 'drizzle-orm'
+import { and, eq, gte, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm'
 import type { Database } from '../database'
 import { placeholder, prepared, rowPlaceholders, rowValues, runPreparedBatch } from '../prepared'
 import { conversations, generations, messages } from '../schema'
@@ -10,16 +10,51 @@ export async function findGeneration(db: Database, id: string): Promise<Generati
   return db.select().from(generations).where(eq(generations.id, id)).get()
 }
 
-/** The user message, the assistant placeholder (streaming) and the generation row, in one batch. */
-export async function insertTurn(db: Database, turn: { userMessage: MessageRow; assistantMessage: MessageRow; generation: GenerationRow }) {
+/**
+ * Starts a turn in one batch: claims the conversation (one active generation at a time, and a title from the first
+ * message when it has none), then inserts the generation, the user message and the streaming assistant placeholder.
+ * False, with nothing written, when another generation holds the conversation.
+ */
+export async function insertTurn(
+  db: Database,
+  turn: { userMessage: MessageRow; assistantMessage: MessageRow; generation: GenerationRow; titleIfUntitled: string | null },
+): Promise<boolean> {
+  const claim = prepared(db, 'insertTurn.claim', () =>
+    db
+      .update(conversations)
+      .set({
+        activeGenerationId: placeholder('id'),
+        updatedAt: placeholder('startedAt'),
+        title: sql`coalesce(${conversations.title}, ${sql.placeholder('title')})`,
+      })
+      .where(and(eq(conversations.id, sql.placeholder('conversationId')), isNull(conversations.activeGenerationId)))
+      .prepare(),
+  )
+  // The claimed conversation's id, or NULL when the claim above found it busy: NOT NULL then aborts the batch.
+  const insertGeneration = prepared(db, 'insertTurn.generation', () =>
+    db
+      .insert(generations)
+      .values({
+        ...rowPlaceholders(generations),
+        conversationId: sql`(select ${conversations.id} from ${conversations} where ${conversations.id} = ${sql.placeholder('conversationId')} and ${conversations.activeGenerationId} = ${sql.placeholder('id')})`,
+      })
+      .prepare(),
+  )
   const insertMessages = prepared(db, 'insertTurn.messages', () =>
     db.insert(messages).values([rowPlaceholders(messages, 'user.'), rowPlaceholders(messages, 'assistant.')]).prepare(),
   )
-  const insertGeneration = prepared(db, 'insertTurn.generation', () => db.insert(generations).values(rowPlaceholders(generations)).prepare())
-  await runPreparedBatch(db, [
-    { statement: insertMessages, values: { ...rowValues(turn.userMessage, 'user.'), ...rowValues(turn.assistantMessage, 'assistant.') } },
-    { statement: insertGeneration, values: rowValues(turn.generation, '') },
-  ])
+  const generation = { ...rowValues(turn.generation, ''), title: turn.titleIfUntitled }
+  try {
+    await runPreparedBatch(db, [
+      { statement: claim, values: generation },
+      { statement: insertGeneration, values: generation },
+      { statement: insertMessages, values: { ...rowValues(turn.userMessage, 'user.'), ...rowValues(turn.assistantMessage, 'assistant.') } },
+    ])
+    return true
+  } catch (error) {
+    if (/NOT NULL constraint failed: generations\.conversation_id/.test(String(error))) return false
+    throw error
+  }
 }
 
 export interface Finalization {
