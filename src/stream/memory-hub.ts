@@ -4,7 +4,10 @@ import { WakeGroup } from './wake-group'
 
 interface Entry {
   generationId: string
+  /** Live events; emptied when they are packed into `archive`. */
   events: SequencedEvent[]
+  archive: string | null
+  lastEventId: number
   state: GenerationState
   finishedAt: number | null
   controller: AbortController
@@ -21,31 +24,53 @@ export interface MemoryHubOptions {
   retentionMs?: number
   now?: () => number
   /**
+   * Finished generations' events are packed into one string this long after the end, once their live followers
+   * are done: a retained generation then costs one string instead of three objects per event.
+   */
+  archiveAfterMs?: number
+  /**
    * Followers check for new events on a timer of their own instead of being woken by the producer (workerd
    * refuses to let one request's producer resolve a promise another request waits on).
    */
   followPollMs?: number
 }
 
+// Every event of a generation carries its id: the archive keeps a short stand-in instead (never a real value, ids
+// are strings; and inside a JSON string its quotes would be escaped, so a delta cannot contain it).
+const ID_SLOT = '"generationId":0'
+const idField = (generationId: string) => `"generationId":${JSON.stringify(generationId)}`
+
+function pack(entry: Entry) {
+  entry.archive = JSON.stringify(entry.events).replaceAll(idField(entry.generationId), ID_SLOT)
+  entry.events = []
+}
+
+const unpack = (entry: Entry): SequencedEvent[] => JSON.parse(entry.archive!.replaceAll(ID_SLOT, idField(entry.generationId)))
+
 /** One process: events kept in memory, subscribers woken once per microtask batch, finished ones expire. */
-export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, followPollMs }: MemoryHubOptions): GenerationHub {
+export function createMemoryHub({ run, retentionMs = 600_000, archiveAfterMs = 10_000, now = Date.now, followPollMs }: MemoryHubOptions): GenerationHub {
   const entries = new Map<string, Entry>()
   const createdAt = now()
-  // Finished entries in the order they finished, i.e. by finishedAt: expiry looks at the front only, so its cost
-  // is the number of entries it removes, not the number retained (tens of thousands at a few hundred turns/s).
+  // Finished entries in the order they finished, i.e. by finishedAt: packing and expiry look at the front only, so
+  // their cost is the number of entries they touch, not the number retained (tens of thousands at a few hundred
+  // turns/s). Entries before finishedHead are gone, those before archivedHead packed.
   let finished: (Entry | undefined)[] = []
   let finishedHead = 0
+  let archivedHead = 0
 
   const expire = () => {
-    const cutoff = now() - retentionMs
+    const time = now()
     while (finishedHead < finished.length) {
       const entry = finished[finishedHead]!
-      if (entry.finishedAt! >= cutoff) break
+      if (entry.finishedAt! >= time - retentionMs) break
       if (entries.get(entry.generationId) === entry) entries.delete(entry.generationId)
       finished[finishedHead++] = undefined // let its events be collected now, not at the next compaction
     }
+    archivedHead = Math.max(archivedHead, finishedHead)
+    while (archivedHead < finished.length && finished[archivedHead]!.finishedAt! < time - archiveAfterMs) pack(finished[archivedHead++]!)
     if (finishedHead > 1024 && finishedHead * 2 > finished.length) {
       finished = finished.slice(finishedHead)
+      archivedHead -= finishedHead
       finishedHead = 0
     }
   }
@@ -54,7 +79,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, fo
 
   const append = (entry: Entry, event: GenerationEvent) => {
     if (entry.state !== 'running') return
-    entry.events.push(sequenced(event, entry.events.length + 1))
+    entry.events.push(sequenced(event, ++entry.lastEventId))
     if (isTerminal(event)) {
       entry.state = stateOf(event)
       entry.finishedAt = now()
@@ -66,6 +91,10 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, fo
   async function* follow(entry: Entry, after: number): AsyncGenerator<SequencedEvent[]> {
     let cursor = after
     for (;;) {
+      if (entry.archive !== null) {
+        if (entry.lastEventId > cursor) yield unpack(entry).slice(cursor)
+        return
+      }
       if (entry.events.length > cursor) {
         const batch = entry.events.slice(cursor)
         cursor = entry.events.length
@@ -85,6 +114,8 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, fo
       const entry: Entry = {
         generationId,
         events: [],
+        archive: null,
+        lastEventId: 0,
         state: 'running',
         finishedAt: null,
         controller: new AbortController(),
@@ -133,7 +164,7 @@ export function createMemoryHub({ run, retentionMs = 600_000, now = Date.now, fo
     async status(generationId: string): Promise<HubStatus | null> {
       expire()
       const entry = entries.get(generationId)
-      return entry ? { state: entry.state, lastEventId: entry.events.length } : null
+      return entry ? { state: entry.state, lastEventId: entry.lastEventId } : null
     },
 
     async ping() {},
