@@ -25,7 +25,7 @@ export interface MemoryHubOptions {
   now?: () => number
   /**
    * Finished generations' events are packed into one string this long after the end, once their live followers
-   * are done: a retained generation then costs one string instead of three objects per event.
+   * are done: a retained 50-token generation then costs ~4.5 KB in one string instead of ~7.5 KB in ~160 objects.
    */
   archiveAfterMs?: number
   /**
@@ -35,17 +35,24 @@ export interface MemoryHubOptions {
   followPollMs?: number
 }
 
-// Every event of a generation carries its id: the archive keeps a short stand-in instead (never a real value, ids
-// are strings; and inside a JSON string its quotes would be escaped, so a delta cannot contain it).
-const ID_SLOT = '"generationId":0'
-const idField = (generationId: string) => `"generationId":${JSON.stringify(generationId)}`
-
+/**
+ * Every event's data starts with the generation's id, so the archive leaves it out (the data objects are the only
+ * holders it is dropped from) and unpacking puts it back first. JSON.stringify returns one flat string.
+ */
 function pack(entry: Entry) {
-  entry.archive = JSON.stringify(entry.events).replaceAll(idField(entry.generationId), ID_SLOT)
+  const datas = new Set<unknown>(entry.events.map((event) => event.data))
+  entry.archive = JSON.stringify(entry.events, function (this: unknown, key: string, value: unknown) {
+    return key === 'generationId' && datas.has(this) ? undefined : value
+  })
   entry.events = []
 }
 
-const unpack = (entry: Entry): SequencedEvent[] => JSON.parse(entry.archive!.replaceAll(ID_SLOT, idField(entry.generationId)))
+function unpack(entry: Entry): SequencedEvent[] {
+  const { generationId } = entry
+  return (JSON.parse(entry.archive!) as SequencedEvent[]).map(
+    (event) => ({ id: event.id, type: event.type, data: { generationId, ...(event.data as object) } }) as SequencedEvent,
+  )
+}
 
 /** One process: events kept in memory, subscribers woken once per microtask batch, finished ones expire. */
 export function createMemoryHub({ run, retentionMs = 600_000, archiveAfterMs = 10_000, now = Date.now, followPollMs }: MemoryHubOptions): GenerationHub {
