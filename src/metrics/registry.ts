@@ -1,7 +1,7 @@
 /** A small Prometheus text-format registry: counters, gauges and histograms with labels, Web APIs only. */
 type Labels = Record<string, string>
 
-const key = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)))
+const key = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 const escape = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
 const format = (labels: Labels, extra?: [string, string]) => {
   const pairs = Object.entries(labels)
