@@ -3,7 +3,7 @@ import { toConverseMessages } from '../bedrock/content-mapping'
 import { converseStreamBatches } from '../bedrock/converse-stream'
 import type { ConverseRequest, InferenceConfig, TokenUsage } from '../bedrock/types'
 import { finalizeGeneration, type GenerationRow } from '../db/repositories/generations'
-import { checkpointMessage, type MessageRow } from '../db/repositories/messages'
+import { checkpointMessage, type HistoryMessage } from '../db/repositories/messages'
 import type { GenerationEvent } from '../stream/events'
 import { GenerationInterrupted, type Producer } from '../stream/hub'
 import type { Services } from '../types'
@@ -11,7 +11,7 @@ import type { Part } from './parts'
 
 export interface ChatTurn {
   generation: GenerationRow
-  history: MessageRow[]
+  history: HistoryMessage[]
   systemPrompt: string | null
   inference: InferenceConfig
 }

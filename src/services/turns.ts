@@ -7,7 +7,7 @@ import {
   sweepOrphanedGenerations,
   type GenerationRow,
 } from '../db/repositories/generations'
-import { allMessages, findMessage, type MessageRow } from '../db/repositories/messages'
+import { conversationHistory, findMessage, type MessageRow } from '../db/repositories/messages'
 import type { InferenceConfig } from '../bedrock/types'
 import type { Part } from '../chat/parts'
 import { conversationPath } from '../chat/history'
@@ -118,7 +118,7 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     await releaseExpiredIdempotencyKey(services.db, auth.userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
   }
 
-  const stored = await allMessages(services.db, conversation.id)
+  const stored = await conversationHistory(services.db, conversation.id)
   if (input.parentId && !stored.some((message) => message.id === input.parentId)) throw notFound('Parent message')
   const parentId = input.parentId ?? stored[stored.length - 1]?.id ?? null
 

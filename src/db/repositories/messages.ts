@@ -26,6 +26,21 @@ export async function allMessages(db: Database, conversationId: string): Promise
   return statement.all({ conversationId })
 }
 
+/** What a turn needs of the messages before it: the tree (id, parentId) and what goes to the model. */
+export type HistoryMessage = Pick<MessageRow, 'id' | 'parentId' | 'role' | 'parts' | 'status'>
+
+export async function conversationHistory(db: Database, conversationId: string): Promise<HistoryMessage[]> {
+  const statement = prepared(db, 'conversationHistory', () =>
+    db
+      .select({ id: messages.id, parentId: messages.parentId, role: messages.role, parts: messages.parts, status: messages.status })
+      .from(messages)
+      .where(eq(messages.conversationId, sql.placeholder('conversationId')))
+      .orderBy(asc(messages.id))
+      .prepare(),
+  )
+  return statement.all({ conversationId })
+}
+
 export async function setFeedback(db: Database, id: string, feedback: { rating: 'up' | 'down' | null; comment: string | null }): Promise<void> {
   await db.update(messages).set({ feedbackRating: feedback.rating, feedbackComment: feedback.comment }).where(eq(messages.id, id))
 }
