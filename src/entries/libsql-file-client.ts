@@ -120,12 +120,15 @@ export class LibsqlFileClient implements Client {
     return this.inTransaction(BEGIN[mode], () => stmts.map((stmt) => this.run(stmt)))
   }
 
-  /** What drizzle's migrator calls: the statements in one transaction with foreign keys off, as @libsql/client does. */
+  /**
+   * What drizzle's migrator calls: the statements in one transaction with foreign keys off, as @libsql/client does.
+   * The write lock is taken first, so another process's migration is waited for (busy_timeout), not interleaved.
+   */
   async migrate(stmts: InStatement[]): Promise<ResultSet[]> {
     this.checkOpen()
     this.run('PRAGMA foreign_keys=off')
     try {
-      return this.inTransaction(BEGIN.deferred, () => stmts.map((stmt) => this.run(stmt)))
+      return this.inTransaction(BEGIN.write, () => stmts.map((stmt) => this.run(stmt)))
     } finally {
       this.run('PRAGMA foreign_keys=on')
     }

@@ -44,7 +44,10 @@ export async function openDatabase(config: Config): Promise<Client> {
     await client.execute('PRAGMA busy_timeout = 5000')
   }
   await client.execute('PRAGMA foreign_keys = ON')
-  await migrate(libsqlDatabase(client), { migrationsFolder: MIGRATIONS })
+  const db = libsqlDatabase(client)
+  // Processes starting together on a new database race to migrate it: the losers' statements fail on what the
+  // winner created, and once it has committed there is nothing left for them to apply.
+  await migrate(db, { migrationsFolder: MIGRATIONS }).catch(() => migrate(db, { migrationsFolder: MIGRATIONS }))
   return client
 }
 

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibsqlError } from '@libsql/client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config'
 import { LibsqlFileClient } from '../../src/entries/libsql-file-client'
+import { openDatabase } from '../../src/entries/local'
 
 describe('LibsqlFileClient (local SQLite for Node and Bun)', () => {
   let dir: string
@@ -89,5 +91,20 @@ describe('LibsqlFileClient (local SQLite for Node and Bun)', () => {
     expect(client.closed).toBe(true)
     await expect(client.execute('select 1')).rejects.toMatchObject({ code: 'CLIENT_CLOSED' })
     client.close()
+  })
+})
+
+describe('openDatabase', () => {
+  it('lets processes that start together on a new database all migrate it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgechat-migrate-'))
+    const config = parseConfig({ DATABASE_URL: `file:${join(dir, 'edgechat.db')}`, JWT_SECRET: 'x'.repeat(48), LOG_LEVEL: 'silent' })
+    // Each read the empty migrations table before any of them applied a migration: the losers' CREATE TABLEs fail.
+    const clients = await Promise.all([openDatabase(config), openDatabase(config), openDatabase(config)])
+    try {
+      for (const client of clients) expect((await client.execute('select count(*) as n from users')).rows[0]!.n).toBe(0)
+    } finally {
+      clients.forEach((client) => client.close())
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
