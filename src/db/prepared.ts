@@ -21,14 +21,9 @@ export function prepared<T>(db: Database, name: string, build: () => T): T {
 /** A placeholder where drizzle's types expect a column value; drizzle encodes it with the column's mapping. */
 export const placeholder = <T>(name: string) => sql.placeholder(name) as unknown as T
 
-/** A placeholder named `${prefix}${key}` for every column of `table`: an insert of a whole row. */
-export function rowPlaceholders<T extends Table>(table: T, prefix = ''): T['$inferInsert'] {
-  return Object.fromEntries(Object.keys(getTableColumns(table)).map((key) => [key, sql.placeholder(`${prefix}${key}`)])) as T['$inferInsert']
-}
-
-/** The values for `rowPlaceholders(table, prefix)`. */
-export function rowValues(row: object, prefix: string): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(row).map(([key, value]) => [`${prefix}${key}`, value]))
+/** A placeholder for every column of `table`, named as the column: the row itself is then the values. */
+export function rowPlaceholders<T extends Table>(table: T): T['$inferInsert'] {
+  return Object.fromEntries(Object.keys(getTableColumns(table)).map((key) => [key, sql.placeholder(key)])) as T['$inferInsert']
 }
 
 interface PreparedStatement {
@@ -46,8 +41,8 @@ function bind(statement: PreparedStatement, values: Record<string, unknown>) {
  * Prepared statements with their values, run as one atomic batch. drizzle's `batch()` only takes query builders
  * and builds their SQL on every call, which cost more than the writes of a turn.
  */
-export async function runPreparedBatch(db: Database, items: { statement: PreparedStatement; values: Record<string, unknown> }[]): Promise<void> {
-  const queries = items.map(({ statement, values }) => bind(statement, values))
+export async function runPreparedBatch(db: Database, items: { statement: PreparedStatement; values: object }[]): Promise<void> {
+  const queries = items.map(({ statement, values }) => bind(statement, values as Record<string, unknown>))
   const client = db.$client
   if ('execute' in client) await client.batch(queries as Parameters<typeof client.batch>[0], 'write')
   else await client.batch(queries.map((query) => client.prepare(query.sql).bind(...query.args)))

@@ -1,6 +1,6 @@
 import { and, eq, gte, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm'
 import type { Database } from '../database'
-import { placeholder, prepared, rowPlaceholders, rowValues, runPreparedBatch } from '../prepared'
+import { placeholder, prepared, rowPlaceholders, runPreparedBatch } from '../prepared'
 import { conversations, generations, messages } from '../schema'
 import type { MessageRow } from './messages'
 
@@ -40,15 +40,14 @@ export async function insertTurn(
       })
       .prepare(),
   )
-  const insertMessages = prepared(db, 'insertTurn.messages', () =>
-    db.insert(messages).values([rowPlaceholders(messages, 'user.'), rowPlaceholders(messages, 'assistant.')]).prepare(),
-  )
-  const generation = { ...rowValues(turn.generation, ''), title: turn.titleIfUntitled }
+  const insertMessage = prepared(db, 'insertTurn.message', () => db.insert(messages).values(rowPlaceholders(messages)).prepare())
+  const { generation } = turn
   try {
     await runPreparedBatch(db, [
-      { statement: claim, values: generation },
+      { statement: claim, values: { id: generation.id, conversationId: generation.conversationId, startedAt: generation.startedAt, title: turn.titleIfUntitled } },
       { statement: insertGeneration, values: generation },
-      { statement: insertMessages, values: { ...rowValues(turn.userMessage, 'user.'), ...rowValues(turn.assistantMessage, 'assistant.') } },
+      { statement: insertMessage, values: turn.userMessage },
+      { statement: insertMessage, values: turn.assistantMessage },
     ])
     return true
   } catch (error) {
