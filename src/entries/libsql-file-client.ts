@@ -95,7 +95,7 @@ export class LibsqlFileClient implements Client {
     }
   }
 
-  private inTransaction<T>(begin: string, work: () => T): T {
+  private withTransaction<T>(begin: string, work: () => T): T {
     this.run(begin)
     try {
       const result = work()
@@ -117,7 +117,7 @@ export class LibsqlFileClient implements Client {
 
   async batch(stmts: Array<InStatement | [string, InArgs?]>, mode: keyof typeof BEGIN = 'deferred'): Promise<ResultSet[]> {
     this.checkOpen()
-    return this.inTransaction(BEGIN[mode], () => stmts.map((stmt) => this.run(stmt)))
+    return this.withTransaction(BEGIN[mode], () => stmts.map((stmt) => this.run(stmt)))
   }
 
   /**
@@ -128,7 +128,7 @@ export class LibsqlFileClient implements Client {
     this.checkOpen()
     this.run('PRAGMA foreign_keys=off')
     try {
-      return this.inTransaction(BEGIN.write, () => stmts.map((stmt) => this.run(stmt)))
+      return this.withTransaction(BEGIN.write, () => stmts.map((stmt) => this.run(stmt)))
     } finally {
       this.run('PRAGMA foreign_keys=on')
     }

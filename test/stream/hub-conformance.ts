@@ -22,21 +22,22 @@ const STALE_MS = 1_000
 
 type Script = (context: ProducerContext, generationId: string) => Promise<void>
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const delta = (generationId: string, text: string): GenerationEvent => ({ type: 'text.delta', data: { generationId, delta: text } })
 const completed = (generationId: string): GenerationEvent => ({
   type: 'generation.completed',
   data: { generationId, assistantMessageId: 'msg_x', stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1 }, latencyMs: 1 },
 })
 
-async function collect(events: AsyncIterable<SequencedEvent[]> | null): Promise<SequencedEvent[]> {
+/** Every event of a subscription, to its end. */
+export async function collect(events: AsyncIterable<SequencedEvent[]> | null): Promise<SequencedEvent[]> {
   if (!events) throw new Error('generation unknown to the hub')
   const all: SequencedEvent[] = []
   for await (const batch of events) all.push(...batch)
   return all
 }
 
-async function until(check: () => Promise<boolean>, ms = 5_000) {
+export async function until(check: () => Promise<boolean>, ms = 5_000) {
   const deadline = Date.now() + ms
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not reached in time')

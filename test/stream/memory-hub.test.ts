@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { GenerationEvent, SequencedEvent } from '../../src/stream/events'
+import type { GenerationEvent } from '../../src/stream/events'
 import { createMemoryHub } from '../../src/stream/memory-hub'
-import { describeHubConformance } from './hub-conformance'
+import { collect, describeHubConformance } from './hub-conformance'
 
 describeHubConformance('memory', async (run, { retentionMs }) => {
   const hub = createMemoryHub({ run, retentionMs })
@@ -19,12 +19,6 @@ describeHubConformance('memory (archived at once)', async (run, { retentionMs })
   return { owner: hub, remote: hub, close: async () => {} }
 })
 
-async function collect(batches: AsyncIterable<SequencedEvent[]>): Promise<SequencedEvent[]> {
-  const events: SequencedEvent[] = []
-  for await (const batch of batches) events.push(...batch)
-  return events
-}
-
 describe('memory hub archive', () => {
   it('replays packed events exactly, whatever their text holds', async () => {
     const generationId = 'gen_"quoted"\\id'
@@ -37,14 +31,14 @@ describe('memory hub archive', () => {
     let clock = 1_000
     const hub = createMemoryHub({ run: async (_task, { emit }) => emitted.forEach(emit), now: () => clock, archiveAfterMs: 5_000 })
     await hub.start({ generationId, conversationId: 'conv_1', task: 'chat', input: null })
-    const live = await collect((await hub.subscribe(generationId, 0))!)
+    const live = await collect(await hub.subscribe(generationId, 0))
     expect(live.map(({ type, data }) => ({ type, data }))).toEqual(emitted)
     expect(live.map((event) => event.id)).toEqual(emitted.map((_, i) => i + 1))
 
     clock += 5_001
     expect(await hub.status(generationId)).toEqual({ state: 'completed', lastEventId: emitted.length }) // packs it
-    expect(await collect((await hub.subscribe(generationId, 0))!)).toEqual(live)
-    expect(await collect((await hub.subscribe(generationId, 3))!)).toEqual(live.slice(3))
-    expect(await collect((await hub.subscribe(generationId, emitted.length))!)).toEqual([])
+    expect(await collect(await hub.subscribe(generationId, 0))).toEqual(live)
+    expect(await collect(await hub.subscribe(generationId, 3))).toEqual(live.slice(3))
+    expect(await collect(await hub.subscribe(generationId, emitted.length))).toEqual([])
   })
 })

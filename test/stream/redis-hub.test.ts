@@ -10,7 +10,7 @@ import type { GenerationTask, ProducerContext, TaskRunner } from '../../src/stre
 import { streamEntries, entryEvents } from '../../src/stream/redis-commands'
 import { createRedisHub, type RedisHub, type RedisHubOptions } from '../../src/stream/redis-hub'
 import { startRedisBridge, type RedisBridge } from '../redis-bridge/bridge'
-import { describeHubConformance } from './hub-conformance'
+import { describeHubConformance, sleep, until } from './hub-conformance'
 
 const uniquePrefix = (name: string) => `test:${name}:${process.pid}:${Date.now()}:`
 
@@ -45,7 +45,6 @@ const STALE_MS = 1_000
 
 type Script = (context: ProducerContext, generationId: string) => Promise<void>
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const started = (generationId: string): GenerationEvent => ({
   type: 'generation.started',
   data: { generationId, conversationId: 'c', userMessageId: 'u', assistantMessageId: 'a', modelId: 'm' },
@@ -74,13 +73,6 @@ async function collect(events: AsyncIterable<SequencedEvent[]> | null, timeoutMs
   return all
 }
 
-async function until(check: () => Promise<boolean>, ms = 5_000) {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await sleep(10)
-  }
-}
 
 /** An abortable wait: resolves after `ms`, or when the signal fires. */
 const wait = (ms: number, signal: AbortSignal) =>
