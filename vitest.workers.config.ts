@@ -27,6 +27,10 @@ export default defineProject(async () => {
           bindings: {
             JWT_SECRET: 'workers-test-secret-0123456789-abcdefghijklmnop',
             LOG_LEVEL: 'error',
+            // Production serves /metrics and the details of /ready only to this bearer token.
+            METRICS_TOKEN: 'workers-metrics-token-0123456789',
+            // No AWS secrets here: production answers from the emulator only when told to.
+            BEDROCK_EMULATOR: 'on',
             // wrangler.toml binds GENERATIONS, which makes the Durable Object hub the default. The tests written for the
             // isolate's memory hub keep it; test/workers/durable-object-*.test.ts use an env without this variable.
             STREAM_STATE: 'memory',

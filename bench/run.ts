@@ -54,8 +54,13 @@ const { values: args } = parseArgs({
     'db-dir': { type: 'string' },
     detail: { type: 'boolean', default: false },
     json: { type: 'string' },
-    timeout: { type: 'string', default: '480' },
+    timeout: { type: 'string' },
     'paced-only': { type: 'boolean', default: false },
+    soak: { type: 'boolean', default: false },
+    'soak-only': { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string', default: '10' },
+    'soak-users': { type: 'string', default: '200' },
+    'soak-sample': { type: 'string', default: '30' },
     'unpaced-only': { type: 'boolean', default: false },
     'paced-users': { type: 'string', default: '200' },
     'paced-turns': { type: 'string', default: '2' },
@@ -81,6 +86,8 @@ if (args.help) {
   [--log-level warn] [--with-logging] [--compare DIR]
  paced section (issue 4): [--paced-users 200] [--paced-turns 2] [--paced-warmup 1] [--paced-rounds 3] [--paced-tokens 50]
   [--paced-delay 10] [--paced-ttft 200] [--paced-stagger MS] [--resume-turns 2] [--resume-at 20] [--resume-gap 50] [--redis-port 6379]
+ soak (issue 8, opt-in): --soak (after the other sections) | --soak-only; [--soak-minutes 10] [--soak-users 200] [--soak-sample 30]
+  (paced like the paced section: --paced-tokens, --paced-delay, --paced-ttft)
 See bench/README.md.`)
   process.exit(0)
 }
@@ -149,14 +156,29 @@ const resumeShape = {
 }
 
 if (args['paced-only'] && args['unpaced-only']) usageError('--paced-only and --unpaced-only exclude each other')
-const RUN_UNPACED = !args['paced-only']
-const RUN_PACED = !args['unpaced-only']
+if (args['soak-only'] && (args['paced-only'] || args['unpaced-only'])) usageError('--soak-only excludes --paced-only and --unpaced-only')
+const RUN_SOAK = args.soak || args['soak-only']
+const RUN_UNPACED = !args['paced-only'] && !args['soak-only']
+const RUN_PACED = !args['unpaced-only'] && !args['soak-only']
+
+/** The soak: `users` paced streams against the memory hub for `minutes`, the server's RSS sampled every `sampleS`. */
+const soakShape = {
+  minutes: int('soak-minutes', args['soak-minutes'], 1),
+  users: int('soak-users', args['soak-users'], 1),
+  sampleS: int('soak-sample', args['soak-sample'], 1),
+}
+/** Issue 8: RSS plateaus (the last 5 minutes grow < 10 %), no errors, peak RSS ≤ 300 MB. */
+const TARGET_SOAK_GROWTH = 0.1
+const TARGET_SOAK_PEAK_RSS_MB = 300
+/** Turns per conversation in the soak, so histories (sent to the model every turn) stay short. */
+const SOAK_TURNS_PER_CONVERSATION = 20
 // Event 1 is generation.started, 2 … tokens+1 the text deltas: resuming after a delta leaves at least one to replay.
 if (RUN_PACED && resumeShape.at > pacedScenario.tokens) usageError(`--resume-at must be at most --paced-tokens (${pacedScenario.tokens})`)
 
 const TURN_TIMEOUT_MS = 30_000
 const START_TIMEOUT_MS = 30_000
-const TOTAL_TIMEOUT_MS = int('timeout', args.timeout, 10) * 1000
+const TOTAL_TIMEOUT_MS =
+  (args.timeout === undefined ? (RUN_UNPACED || RUN_PACED ? 480 : 120) + (RUN_SOAK ? soakShape.minutes * 60 + 60 : 0) : int('timeout', args.timeout, 10)) * 1000
 const REDIS_PORT = int('redis-port', args['redis-port'], 1)
 const TARGET_CPU_RATIO = 2
 /** Issue 4: TTFT p99 over the emulator's own ≤ 1.5× the floor's; peak RSS under 200 MB at 200 streams. */
@@ -1247,6 +1269,95 @@ async function pacedSection(ctx: Context): Promise<{ pass: boolean; json: unknow
   return { pass, json: { scenario: s, resume: resumeShape, rows, resumes, checks, pass } }
 }
 
+/**
+ * Issue 8: the default configuration (`npm start`'s Node flags, the memory hub, STREAM_RETENTION_SECONDS=600) under
+ * 200 paced streams for 10 minutes, turns sent back to back as fast as the server completes them: the server's RSS
+ * must plateau well under the heap cap, since every finished generation stays replayable for the retention window.
+ */
+async function soakSection(ctx: Context): Promise<{ pass: boolean; json: unknown }> {
+  const s: Scenario = { ...pacedScenario, users: soakShape.users }
+  const { dir, buildDir, emulatorUrl } = ctx
+  const durationMs = soakShape.minutes * 60_000
+  console.log(
+    `== soak (issue 8): ${s.users} paced streams for ${soakShape.minutes} min against the memory hub (default retention), emulator tokens=${s.tokens} ` +
+      `delay=${s.delayMs} ttft=${s.ttftMs}, starts spread over ${s.staggerMs} ms, a new conversation every ${SOAK_TURNS_PER_CONVERSATION} turns; RSS every ${soakShape.sampleS} s`,
+  )
+  const target = await startEdgeChat({ name: 'edgechat soak', bundle: join(buildDir, 'server.mjs'), dir, emulatorUrl, logLevel: 'warn', env: { STREAM_STATE: 'memory' } })
+  const sessions = await target.sessions(s.users, 'soak') // registers the users, outside the measured window
+  const samples: { atS: number; rssMb: number; turns: number; errors: number }[] = []
+  let turns = 0
+  let errors = 0
+  let firstError: string | undefined
+  const started = performance.now()
+  const deadline = started + durationMs
+  const sample = () => {
+    const rssMb = statusKb(target.proc.pid, 'VmRSS') / 1024
+    const atS = Math.round((performance.now() - started) / 1000)
+    samples.push({ atS, rssMb, turns, errors })
+    console.log(`  ${String(atS).padStart(4)} s  RSS ${rssMb.toFixed(0).padStart(4)} MB  turns ${turns}  errors ${errors}`)
+  }
+  sample()
+  const sampler = setInterval(sample, soakShape.sampleS * 1000)
+  const cpuBefore = cpuMs(target.proc.pid)
+  try {
+    await Promise.all(
+      sessions.map(async (session, user) => {
+        await new Promise((r) => setTimeout(r, (user * s.staggerMs) / sessions.length))
+        let path = session.path
+        for (let i = 0; performance.now() < deadline; i++) {
+          if (i > 0 && i % SOAK_TURNS_PER_CONVERSATION === 0) {
+            const res = await requestJson(target.agent, target.port, 'POST', '/v1/conversations', { title: `soak ${user} ${i}` }, session.headers).catch(
+              (error: unknown) => ({ status: 0, body: String(error) }),
+            )
+            if (res.status !== 201) {
+              errors++
+              firstError ??= `create conversation: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`
+              continue
+            }
+            path = `/v1/conversations/${res.body.id}/messages`
+          }
+          const content = `Soak user ${user} turn ${i}: tell me something. ${directive(s)}`
+          const result = await streamTurn(target.agent, target.port, path, session.headers, content, s.tokens)
+          turns++
+          if (!result.ok) {
+            errors++
+            firstError ??= result.error
+          }
+        }
+      }),
+    )
+  } finally {
+    clearInterval(sampler)
+  }
+  if (target.proc.child.exitCode !== null || target.proc.child.signalCode !== null) throw new Error(`the soak server exited:\n${logTail(target.proc)}`)
+  sample()
+  const wallMs = performance.now() - started
+  const cpuPerTurn = (cpuMs(target.proc.pid) - cpuBefore) / Math.max(1, turns)
+  const peakRssMb = statusKb(target.proc.pid, 'VmHWM') / 1024
+  target.agent.destroy()
+  await stopProcess(target.proc)
+
+  // The last 5 minutes (or the second half of a shorter soak): growth from their first sample to their highest.
+  const windowS = Math.min(300, (soakShape.minutes * 60) / 2)
+  const endS = samples.at(-1)!.atS
+  const window = samples.filter((point) => point.atS >= endS - windowS)
+  const base = window[0]!.rssMb
+  const growth = Math.max(...window.map((point) => point.rssMb)) / base - 1
+  const ok = { growth: growth < TARGET_SOAK_GROWTH, errors: errors === 0, peak: peakRssMb <= TARGET_SOAK_PEAK_RSS_MB }
+  const pass = ok.growth && ok.errors && ok.peak
+  console.log('')
+  console.log(`soak: ${turns} turns in ${(wallMs / 1000).toFixed(0)} s = ${((turns * 1000) / wallMs).toFixed(0)} turns/s, server CPU ${cpuPerTurn.toFixed(2)} ms/turn`)
+  console.log(
+    `  RSS growth over the last ${windowS} s < ${TARGET_SOAK_GROWTH * 100} %: ${base.toFixed(0)} MB → peak ${Math.max(...window.map((point) => point.rssMb)).toFixed(0)} MB = ` +
+      `${(growth * 100).toFixed(1)} % → ${verdict(ok.growth)}`,
+  )
+  console.log(`  zero errors: ${errors} → ${verdict(ok.errors)}`)
+  console.log(`  peak RSS ≤ ${TARGET_SOAK_PEAK_RSS_MB} MB: ${peakRssMb.toFixed(0)} MB → ${verdict(ok.peak)}`)
+  if (firstError) console.log(`first error (soak): ${firstError}`)
+  console.log(`soak (issue 8): ${verdict(pass)}`)
+  return { pass, json: { scenario: s, soak: soakShape, samples, turns, errors, firstError, wallMs, cpuPerTurn, peakRssMb, growth, ...ok, pass } }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------------------
@@ -1262,7 +1373,7 @@ async function main() {
   cleanups.push(() => rmSync(buildDir, { recursive: true, force: true }))
 
   console.log(
-    `EdgeChat bench: ${[RUN_UNPACED && 'unpaced (issue 3)', RUN_PACED && 'paced (issue 4)'].filter(Boolean).join(' and ')}; ` +
+    `EdgeChat bench: ${[RUN_UNPACED && 'unpaced (issue 3)', RUN_PACED && 'paced (issue 4)', RUN_SOAK && 'soak (issue 8)'].filter(Boolean).join(' and ')}; ` +
       `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); EdgeChat servers run with npm start's ` +
       `Node flags: ${[...START_NODE_FLAGS, ...(args['node-flag'] ?? [])].join(' ') || '(none)'}`,
   )
@@ -1315,6 +1426,12 @@ async function main() {
     console.log('')
     const section = await pacedSection(ctx)
     json.paced = section.json
+    pass &&= section.pass
+  }
+  if (RUN_SOAK) {
+    console.log('')
+    const section = await soakSection(ctx)
+    json.soak = section.json
     pass &&= section.pass
   }
   await stopProcess(emulator)

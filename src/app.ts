@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './lib/logger'
 import { requireAuth } from './middleware/auth'
 import { jsonBody } from './middleware/json-body'
 import { requestLogger } from './middleware/request-logger'
+import { securityHeaders } from './middleware/security-headers'
 import { apiKeysRouter } from './routes/api-keys/api-keys.index'
 import { authRouter } from './routes/auth/auth.index'
 import { docsRouter } from './routes/docs'
@@ -21,7 +22,10 @@ import { workspacesRouter } from './routes/workspaces/workspaces.index'
 import { conversationsRouter } from './routes/conversations/conversations.index'
 import { generationsRouter } from './routes/generations/generations.index'
 import { messagesRouter } from './routes/messages/messages.index'
+import { modelsRouter } from './routes/models/models.index'
+import { openAIErrors } from './protocols/openai-errors'
 import { websocketRouter } from './routes/realtime/websocket.index'
+import type { WebSocketOptions } from './routes/realtime/socket-options'
 import type { ModelClient } from './bedrock/types'
 import { createMetrics } from './metrics/registry'
 import { createMemoryHub } from './stream/memory-hub'
@@ -40,6 +44,8 @@ export interface AppDependencies {
   models: ModelClient
   /** The runtime's WebSocket adapter (hono/bun, hono/cloudflare-workers, @hono/node-server). */
   upgradeWebSocket?: UpgradeWebSocket
+  /** What the runtime tells about a socket's send buffer, and the socket limits (tests lower them). */
+  webSocket?: WebSocketOptions
   /** Builds the stream-state hub around the task runner; defaults to an in-memory hub (one process). */
   hub?: (run: TaskRunner) => GenerationHub
 }
@@ -83,6 +89,7 @@ export function createApp(deps: AppDependencies) {
   const app = createRouter()
 
   app.use('*', requestId({ generator: () => services.newId('req') }))
+  app.use('*', securityHeaders)
   app.use('*', async (c, next) => {
     c.set('services', services)
     await next()
@@ -91,12 +98,14 @@ export function createApp(deps: AppDependencies) {
   app.use(
     '*',
     cors({
-      origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : '*',
+      // `*` only outside production; in production browsers need CORS_ORIGINS. Credentials are never allowed.
+      origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : config.NODE_ENV === 'production' ? [] : '*',
       allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'X-Request-Id'],
       exposeHeaders: ['X-Request-Id', 'Retry-After'],
       maxAge: 600,
     }),
   )
+  app.use('/v1/*', openAIErrors)
   app.use('/v1/*', jsonBody((path) => (TURN_PATH.test(path) ? config.MAX_TURN_BODY_BYTES : config.MAX_BODY_BYTES)))
   app.use('/v1/*', async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : requireAuth(c, next)))
 
@@ -109,13 +118,21 @@ export function createApp(deps: AppDependencies) {
     .route('/', conversationsRouter)
     .route('/', messagesRouter)
     .route('/', generationsRouter)
-    .route('/', websocketRouter(deps.upgradeWebSocket))
+    .route('/', modelsRouter)
+    .route('/', websocketRouter(deps.upgradeWebSocket, deps.webSocket))
     .route('/', docsRouter)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An access token (JWT) from /v1/auth/login, or an API key (sk_...)',
+    description:
+      'An access token (JWT) from /v1/auth/login, or an API key (sk_...). Each operation lists the API-key scope it needs ' +
+      '(read, chat or admin); a key without it gets 403. Access tokens have every scope.',
+  })
+  app.openAPIRegistry.registerComponent('securitySchemes', 'userToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An access token (JWT) from /v1/auth/login or an OIDC token: API keys are refused with 403',
   })
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { containerUriProblem } from './bedrock/aws-credentials/container'
+import { ModelCatalogVariable } from './models/catalog-config'
 
 const duration = (fallback: string) =>
   z
@@ -28,15 +30,22 @@ const list = z
   .optional()
   .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean))
 
+const HOW_TO_SET_CREDENTIALS =
+  'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_BEARER_TOKEN_BEDROCK, or a role (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, or AWS_CONTAINER_CREDENTIALS_FULL_URI / AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, as EKS and ECS set them)'
+
 export const ConfigSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+    /** The listen address on Node and Bun; unset: 127.0.0.1 outside production, every interface (0.0.0.0) in production. */
+    HOST: z.string().min(1).optional(),
     DATABASE_URL: z.string().min(1).default('file:./data/edgechat.db'),
     DATABASE_AUTH_TOKEN: z.string().optional(),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     ACCESS_TOKEN_TTL: duration('15m'),
     REFRESH_TOKEN_TTL: duration('30d'),
+    /** How long a rotated refresh token presented again returns the same successor instead of revoking its family; 0: never. */
+    REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
     ALLOW_REGISTRATION: boolean(true),
     OIDC_ISSUER: z.url().optional(),
     OIDC_AUDIENCE: z.string().min(1).optional(),
@@ -50,6 +59,20 @@ export const ConfigSchema = z
     AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
     AWS_SESSION_TOKEN: z.string().min(1).optional(),
     AWS_BEARER_TOKEN_BEDROCK: z.string().min(1).optional(),
+    /** Web identity (EKS IRSA): a token file exchanged with STS AssumeRoleWithWebIdentity for the role's credentials. */
+    AWS_WEB_IDENTITY_TOKEN_FILE: z.string().min(1).optional(),
+    AWS_ROLE_ARN: z.string().regex(/^arn:[\w-]+:iam::\d{12}:role\/\S+$/, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)').optional(),
+    AWS_ROLE_SESSION_NAME: z.string().regex(/^[\w+=,.@-]{2,64}$/, 'must be 2-64 characters of letters, digits and +=,.@_-').optional(),
+    AWS_ENDPOINT_URL_STS: z.url().optional(),
+    /** Container credentials (ECS task roles, EKS Pod Identity). */
+    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.string().startsWith('/', 'must be a path starting with /').optional(),
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: z.url().optional(),
+    AWS_CONTAINER_AUTHORIZATION_TOKEN: z.string().regex(/^[^\r\n]+$/, 'must be one line').optional(),
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: z.string().min(1).optional(),
+    /** EC2 instance metadata (IMDSv2), the last source of the chain; consulted only with BEDROCK_EMULATOR=off. */
+    AWS_EC2_METADATA_DISABLED: boolean(false),
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: z.url().optional(),
+    AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: z.enum(['IPv4', 'IPv6']).default('IPv4'),
     BEDROCK_ENDPOINT: z.url().optional(),
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z.url().optional(),
     BEDROCK_EMULATOR: z.enum(['auto', 'on', 'off']).default('auto'),
@@ -59,10 +82,22 @@ export const ConfigSchema = z
     DEFAULT_MODEL_ID: z.string().min(1).max(300).default('amazon.nova-lite-v1:0'),
     DEFAULT_MAX_TOKENS: z.coerce.number().int().positive().default(2048),
     MODEL_IDS: list,
+    /** JSON: models over the built-in catalog (override a known id's fields, or add an id); see src/models/catalog-config.ts. */
+    MODEL_CATALOG: ModelCatalogVariable,
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     STREAM_RETENTION_SECONDS: z.coerce.number().int().positive().default(600),
     STREAM_STALE_SECONDS: z.coerce.number().int().positive().default(30),
     STREAM_STATE: z.enum(['memory', 'redis', 'durable-object']).optional(),
+    /** Bytes of finished generations' packed events the memory hub keeps in the heap; the rest waits in the database. */
+    STREAM_MEMORY_BYTES: bytes(32 * 1024 * 1024),
+    UPSTREAM_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
+    UPSTREAM_FIRST_TOKEN_TIMEOUT_SECONDS: z.coerce.number().positive().default(300),
+    UPSTREAM_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
+    GENERATION_MAX_SECONDS: z.coerce.number().positive().default(900),
+    /** The most tokens history is fitted to; a model's smaller context window from the catalog wins. */
+    DEFAULT_CONTEXT_TOKENS: z.coerce.number().int().positive().default(128_000),
+    /** The most a conversation may store (message parts, images and documents included): a turn beyond it is a 413. */
+    MAX_CONVERSATION_BYTES: bytes(64 * 1024 * 1024),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   })
@@ -70,20 +105,39 @@ export const ConfigSchema = z
     if (config.NODE_ENV === 'production' && !config.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' })
     }
-    if (config.BEDROCK_EMULATOR === 'off' && !config.AWS_ACCESS_KEY_ID && !config.AWS_BEARER_TOKEN_BEDROCK) {
+    const source = awsCredentialSource(config)
+    if (config.BEDROCK_EMULATOR === 'off' && !source) {
       ctx.addIssue({
         code: 'custom',
-        path: ['AWS_ACCESS_KEY_ID'],
-        message: 'is required (or AWS_BEARER_TOKEN_BEDROCK) when BEDROCK_EMULATOR=off',
+        path: ['BEDROCK_EMULATOR'],
+        message: `off needs AWS credentials, and AWS_EC2_METADATA_DISABLED=true turns off the last source (EC2 instance metadata): ${HOW_TO_SET_CREDENTIALS}`,
+      })
+    }
+    if (config.NODE_ENV === 'production' && config.BEDROCK_EMULATOR === 'auto' && !source) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BEDROCK_EMULATOR'],
+        message: `no AWS credentials are set in production: ${HOW_TO_SET_CREDENTIALS}; set BEDROCK_EMULATOR=off to use the EC2 instance role (instance metadata), or BEDROCK_EMULATOR=on to serve synthetic answers on purpose`,
       })
     }
     if (config.MODEL_IDS.length > 0 && !config.MODEL_IDS.includes(config.DEFAULT_MODEL_ID)) {
       ctx.addIssue({ code: 'custom', path: ['DEFAULT_MODEL_ID'], message: `must be one of MODEL_IDS (${config.MODEL_IDS.join(', ')})` })
     }
     const endpoint = config.BEDROCK_ENDPOINT ?? config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME
-    if (endpoint && config.BEDROCK_EMULATOR !== 'on' && !config.AWS_ACCESS_KEY_ID && !config.AWS_BEARER_TOKEN_BEDROCK) {
-      ctx.addIssue({ code: 'custom', path: ['AWS_ACCESS_KEY_ID'], message: `is required (or AWS_BEARER_TOKEN_BEDROCK) to call ${endpoint}` })
+    if (endpoint && config.BEDROCK_EMULATOR === 'auto' && !source) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AWS_ACCESS_KEY_ID'],
+        message: `is required (or AWS_BEARER_TOKEN_BEDROCK, a role, or BEDROCK_EMULATOR=off for the EC2 instance role) to call ${endpoint}`,
+      })
     }
+    if (Boolean(config.AWS_WEB_IDENTITY_TOKEN_FILE) !== Boolean(config.AWS_ROLE_ARN)) {
+      const [missing, present] = config.AWS_ROLE_ARN ? ['AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN'] : ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE']
+      ctx.addIssue({ code: 'custom', path: [missing], message: `is required when ${present} is set (web identity needs both)` })
+    }
+    const fullUri = config.AWS_CONTAINER_CREDENTIALS_FULL_URI
+    const fullUriProblem = fullUri && !config.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ? containerUriProblem(fullUri) : undefined
+    if (fullUriProblem) ctx.addIssue({ code: 'custom', path: ['AWS_CONTAINER_CREDENTIALS_FULL_URI'], message: fullUriProblem })
     if (config.STREAM_STATE === 'redis' && !(config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN)) {
       ctx.addIssue({ code: 'custom', path: ['UPSTASH_REDIS_REST_URL'], message: 'and UPSTASH_REDIS_REST_TOKEN are required when STREAM_STATE=redis' })
     }
@@ -115,5 +169,33 @@ export function parseConfig(source: Record<string, unknown>): Config {
 /** Whether the built-in Bedrock emulator answers instead of AWS (no credentials and not turned off, or forced on). */
 export function usesBedrockEmulator(config: Config): boolean {
   if (config.BEDROCK_EMULATOR !== 'auto') return config.BEDROCK_EMULATOR === 'on'
-  return !config.AWS_ACCESS_KEY_ID && !config.AWS_BEARER_TOKEN_BEDROCK
+  return !awsCredentialSource(config)
+}
+
+export type AwsCredentialSource = 'api-key' | 'environment' | 'web-identity' | 'container' | 'instance-metadata'
+
+type CredentialVariables = Pick<
+  Config,
+  | 'AWS_BEARER_TOKEN_BEDROCK'
+  | 'AWS_ACCESS_KEY_ID'
+  | 'AWS_WEB_IDENTITY_TOKEN_FILE'
+  | 'AWS_ROLE_ARN'
+  | 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'
+  | 'AWS_CONTAINER_CREDENTIALS_FULL_URI'
+  | 'AWS_EC2_METADATA_DISABLED'
+  | 'BEDROCK_EMULATOR'
+>
+
+/**
+ * Where Bedrock credentials come from, in the AWS default chain's order (the first source whose variables are set;
+ * a Bedrock API key wins over all): undefined when there is none. EC2 instance metadata has no variable to detect,
+ * so it is the source only when BEDROCK_EMULATOR=off asks for AWS unconditionally.
+ */
+export function awsCredentialSource(config: CredentialVariables): AwsCredentialSource | undefined {
+  if (config.AWS_BEARER_TOKEN_BEDROCK) return 'api-key'
+  if (config.AWS_ACCESS_KEY_ID) return 'environment'
+  if (config.AWS_WEB_IDENTITY_TOKEN_FILE && config.AWS_ROLE_ARN) return 'web-identity'
+  if (config.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || config.AWS_CONTAINER_CREDENTIALS_FULL_URI) return 'container'
+  if (config.BEDROCK_EMULATOR === 'off' && !config.AWS_EC2_METADATA_DISABLED) return 'instance-metadata'
+  return undefined
 }

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { jsonShapeIssue } from './lib/json-shape'
 
 export const errorStatus = {
   validation_failed: 400,
@@ -59,6 +60,8 @@ export class AppError extends Error {
 export const notFound = (what = 'Resource') => new AppError('not_found', `${what} not found`)
 
 export function problemResponse(c: Context, error: AppError): Response {
+  // A client can rely on `errors` with validation_failed, also where no field is to blame (a body that is not JSON).
+  const errors = error.extra.errors ?? (error.code === 'validation_failed' ? [{ path: '', message: error.message }] : undefined)
   const body = {
     type: `https://edgechat.dev/errors/${error.code}`,
     title: titles[error.code],
@@ -66,7 +69,7 @@ export function problemResponse(c: Context, error: AppError): Response {
     detail: error.message,
     code: error.code,
     requestId: c.get('requestId') as string | undefined,
-    ...(error.extra.errors ? { errors: error.extra.errors } : {}),
+    ...(errors ? { errors } : {}),
     ...error.extra.members,
   }
   return c.body(JSON.stringify(body), error.status, { ...error.extra.headers, 'Content-Type': 'application/problem+json' })
@@ -74,18 +77,34 @@ export function problemResponse(c: Context, error: AppError): Response {
 
 export function validationError(issues: readonly z.core.$ZodIssue[]): AppError {
   const errors = issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(root)',
+    path: issue.path.map(String).join('.'),
     message: issue.message,
   }))
-  const first = errors[0]
-  const detail = first ? `${first.path}: ${first.message}` : 'Request is invalid'
-  return new AppError('validation_failed', detail, { errors })
+  return fieldErrors(errors)
 }
 
-/** The zod-openapi defaultHook: every request validation failure renders as problem+json. */
-export function validationHook(result: { success: boolean; error?: z.ZodError }, c: Context): Response | undefined {
+function fieldErrors(errors: FieldError[]): AppError {
+  const [first = { path: '', message: 'Request is invalid' }] = errors
+  return new AppError('validation_failed', first.path ? `${first.path}: ${first.message}` : first.message, { errors: errors.length ? errors : [first] })
+}
+
+/**
+ * The zod-openapi defaultHook: every request validation failure renders as problem+json. A JSON body that passed
+ * its schema is also refused when it could not be stored exactly or handled safely (lib/json-shape.ts).
+ */
+export function validationHook(result: { success: boolean; error?: z.ZodError; data?: unknown; target?: string }, c: Context): Response | undefined {
   if (!result.success && result.error) return problemResponse(c, validationError(result.error.issues))
+  if (result.success && result.target === 'json') {
+    const error = jsonShapeError(result.data)
+    if (error) return problemResponse(c, error)
+  }
   return undefined
+}
+
+/** A parsed JSON message that could not be stored exactly (a lone surrogate) or nests too deep, as validation_failed. */
+export function jsonShapeError(value: unknown): AppError | null {
+  const issue = jsonShapeIssue(value)
+  return issue ? fieldErrors([issue]) : null
 }
 
 export const ProblemSchema = z

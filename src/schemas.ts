@@ -24,8 +24,6 @@ export const pathId = (example: string) => z.string().min(1).max(100).openapi({ 
 
 export const EmailSchema = z.email({ pattern: z.regexes.unicodeEmail }).max(254)
 
-export const security = [{ bearerAuth: [] }]
-
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
   description,

@@ -3,6 +3,7 @@ import type { JWTVerifyGetKey } from 'jose'
 import type { ModelClient } from './bedrock/types'
 import type { Config } from './config'
 import type { Database } from './db/database'
+import type { Scope } from './db/schema'
 import type { IdGenerator } from './lib/ids'
 import type { Logger } from './lib/logger'
 import type { Metrics } from './metrics/registry'
@@ -30,6 +31,8 @@ export interface AuthContext {
   apiKeyId: string | null
   /** Set when the API key is scoped to one workspace: nothing outside it is visible. */
   workspaceScope: string | null
+  /** What the caller may do: an API key's scopes; a user's own token (JWT or OIDC) has every scope. */
+  scopes: readonly Scope[]
 }
 
 export interface AppEnv {

@@ -7,6 +7,7 @@ import { modelClientFromConfig } from '../src/bedrock/model-client'
 import { parseConfig } from '../src/config'
 import { libsqlDatabase } from '../src/db/libsql'
 import { openDatabase } from '../src/entries/local'
+import { OPENAI_COMPATIBLE_PATH } from '../src/protocols/openai-errors'
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-0123456789'
 
@@ -74,6 +75,23 @@ export async function expectProblem(res: TestResponse | Response, status: number
   }
   if (/\bat .*\.(ts|js):\d+|SQLITE|select |insert into/i.test(text)) throw new Error(`problem leaks internals: ${text}`)
   return body
+}
+
+/** OpenAI's `{error: {message, type, param, code}}`, what the OpenAI-compatible routes answer instead of a problem. */
+export async function expectOpenAIError(res: TestResponse | Response, status: number, code: string) {
+  const text = await res.text()
+  if (res.status !== status) throw new Error(`expected ${status} ${code}, got ${res.status}: ${text}`)
+  if (!res.headers.get('content-type')?.startsWith('application/json')) throw new Error(`expected application/json, got ${res.headers.get('content-type')}`)
+  const body = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; code?: unknown } }
+  if (body.error?.code !== code || typeof body.error.message !== 'string' || typeof body.error.type !== 'string') {
+    throw new Error(`unexpected OpenAI error body: ${text}`)
+  }
+  return body.error
+}
+
+/** The refusal in the shape the route speaks: OpenAI's on the OpenAI-compatible routes, a problem elsewhere. */
+export function expectRefusal(path: string, res: TestResponse | Response, status: number, code: string) {
+  return OPENAI_COMPATIBLE_PATH.test(path) ? expectOpenAIError(res, status, code) : expectProblem(res, status, code)
 }
 
 /** The Bedrock emulator served over real HTTP on a free port, and signed clients pointed at it. */

@@ -2,15 +2,15 @@ import { abortError, sleep as abortableSleep } from './abort'
 import { BedrockError, bedrockErrorFromResponse } from './bedrock-error'
 import { toConverseResponse } from './converse-response'
 import { converseStreamEvents } from './converse-stream'
-import { createSignedFetch, type AwsCredentials } from './sigv4-fetch'
+import { createSignedFetch, type AwsCredentialProvider, type AwsCredentials } from './sigv4-fetch'
 import type { CallOptions, ConverseRequest, ConverseResponse, ConverseStreamEvent, ModelClient } from './types'
 
 export interface BedrockClientOptions {
   region: string
   /** Defaults to `https://bedrock-runtime.${region}.amazonaws.com`. */
   endpoint?: string
-  /** SigV4 credentials; or `apiKey`, a Bedrock API key sent as a Bearer token (which wins when both are set). */
-  credentials?: AwsCredentials
+  /** SigV4 credentials (fixed, or a provider of current ones); or `apiKey`, a Bedrock API key sent as a Bearer token (which wins when both are set). */
+  credentials?: AwsCredentials | AwsCredentialProvider
   apiKey?: string
   fetch?: typeof fetch
   /** HTTP attempts per call, the first included. */
@@ -90,7 +90,7 @@ export function createBedrockClient(options: BedrockClientOptions): ModelClient 
       if (!response.body) {
         throw new BedrockError({ type: 'InvalidResponse', message: 'ConverseStream response has no body', retryable: false, attempts })
       }
-      return converseStreamEvents(response.body, { signal, attempts })
+      return converseStreamEvents(response.body, { signal, attempts, requestId: response.headers.get('x-amzn-requestid') ?? undefined })
     },
   }
 }

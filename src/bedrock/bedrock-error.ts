@@ -50,7 +50,8 @@ export class BedrockError extends Error {
   readonly retryable: boolean
   /** HTTP attempts made for the call that failed (retries included). */
   attempts: number
-  readonly requestId: string | undefined
+  /** Bedrock's `x-amzn-requestid` of the failed call, when it answered. */
+  requestId: string | undefined
 
   constructor(init: BedrockErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause })
@@ -105,6 +106,33 @@ export function toApiErrorCode(error: unknown): UpstreamErrorCode {
   }
   if (error instanceof Error && error.name === 'TimeoutError') return 'upstream_timeout'
   return 'upstream_error'
+}
+
+/** Bedrock's ValidationException messages a user can act on, as our own wording (the rest stays generic). */
+const FIXABLE_VALIDATIONS: [RegExp, string][] = [
+  [/model identifier is invalid|model.*(not found|does not exist|isn't supported|is not supported)/i, 'The model rejected the request: the model identifier is invalid or not available'],
+  [/too many images/i, 'The model rejected the request: it has too many images'],
+  [/too many documents/i, 'The model rejected the request: it has too many documents'],
+  [/image.*exceeds|image.*too large/i, 'The model rejected the request: an image is too large'],
+  [/document.*exceeds|document.*too large/i, 'The model rejected the request: a document is too large'],
+  [/too long|too many (input )?tokens|context (window|length)/i, 'The model rejected the request: the conversation is too long for this model'],
+  [/max_?tokens|maxTokens/i, 'The model rejected the request: maxTokens is out of range for this model'],
+  [/temperature|top_?p|topP|stop.?sequence/i, 'The model rejected the request: an inference setting is out of range for this model'],
+]
+
+/**
+ * What our API says about a failed model call. Never Bedrock's own text: it can name ARNs, account ids and roles
+ * (log that instead, with the request id). A ValidationException the user can fix gets a specific, generic message.
+ */
+export function publicMessage(error: unknown): string {
+  const code = toApiErrorCode(error)
+  if (code === 'rate_limited') return 'The model service is rate limiting requests'
+  if (code === 'upstream_timeout') return 'The model service did not answer in time'
+  if (code === 'validation_failed' && error instanceof BedrockError) {
+    for (const [pattern, message] of FIXABLE_VALIDATIONS) if (pattern.test(error.message)) return message
+    return 'The model rejected the request'
+  }
+  return 'The model service returned an error'
 }
 
 /** `ThrottlingException:http://internal.amazon.com/...` or `aws.protocol#ThrottlingException` → `ThrottlingException`. */

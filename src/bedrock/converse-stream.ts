@@ -122,6 +122,8 @@ export interface ConverseStreamEventsOptions {
   signal?: AbortSignal
   /** Recorded on errors raised by the stream (the HTTP attempts it took to get it). */
   attempts?: number
+  /** The response's `x-amzn-requestid`, recorded on errors raised by the stream. */
+  requestId?: string
 }
 
 /**
@@ -134,7 +136,7 @@ export function converseStreamEvents(
   body: ReadableStream<Uint8Array>,
   options: ConverseStreamEventsOptions = {},
 ): AsyncIterableIterator<ConverseStreamEvent> {
-  return new ConverseStreamEventIterator(body.getReader(), options.signal, options.attempts ?? 1)
+  return new ConverseStreamEventIterator(body.getReader(), options.signal, options.attempts ?? 1, options.requestId)
 }
 
 /**
@@ -171,6 +173,7 @@ class ConverseStreamEventIterator implements AsyncIterableIterator<ConverseStrea
     private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
     private readonly signal: AbortSignal | undefined,
     private readonly attempts: number,
+    private readonly requestId: string | undefined,
   ) {
     if (signal) {
       // The fetch signal already errors the body; this also covers fetch implementations that ignore it.
@@ -223,6 +226,7 @@ class ConverseStreamEventIterator implements AsyncIterableIterator<ConverseStrea
       this.head = 0
       if (this.failure !== undefined) {
         const failure = this.failure
+        if (failure instanceof BedrockError) failure.requestId ??= this.requestId
         this.failure = undefined
         this.finish()
         void this.reader.cancel().catch(() => {})

@@ -1,4 +1,5 @@
 import { usesBedrockEmulator, type Config } from '../config'
+import { awsCredentialChain, type AwsCredentialSourceName, type CredentialHost } from './aws-credentials'
 import { createBedrockClient } from './bedrock-client'
 import { createBedrockEmulator } from './emulator'
 import type { ModelClient } from './types'
@@ -9,14 +10,19 @@ export interface ModelClientChoice {
   models: ModelClient
   /** Where answers come from, for the start-up banner and /ready. */
   source: 'aws' | 'endpoint' | 'emulator'
+  /** Which link of the AWS credential chain signs requests; undefined for the emulator and Bedrock API keys. */
+  credentialSource?: AwsCredentialSourceName
 }
 
+/** What the runtime lends the client: `fetch`, and `readFile` (Node and Bun), which enables role credentials. */
+export type ModelClientHost = CredentialHost
+
 /**
- * Bedrock from configuration: a Bedrock API key or SigV4 credentials against AWS (or BEDROCK_ENDPOINT /
- * AWS_ENDPOINT_URL_BEDROCK_RUNTIME); with no credentials, the built-in emulator answers in-process through the
- * same signed client, so every byte of the wire path is exercised.
+ * Bedrock from configuration: a Bedrock API key or SigV4 credentials from the AWS credential chain against AWS (or
+ * BEDROCK_ENDPOINT / AWS_ENDPOINT_URL_BEDROCK_RUNTIME); with no credentials, the built-in emulator answers
+ * in-process through the same signed client, so every byte of the wire path is exercised.
  */
-export function modelClientFromConfig(config: Config, fetcher: typeof fetch = fetch): ModelClientChoice {
+export function modelClientFromConfig(config: Config, host: ModelClientHost = {}): ModelClientChoice {
   if (usesBedrockEmulator(config)) {
     const credentials = { accessKeyId: config.EMULATOR_ACCESS_KEY_ID, secretAccessKey: config.EMULATOR_SECRET_ACCESS_KEY }
     const emulator = createBedrockEmulator({ credentials })
@@ -31,18 +37,16 @@ export function modelClientFromConfig(config: Config, fetcher: typeof fetch = fe
     }
   }
   const endpoint = config.BEDROCK_ENDPOINT ?? config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME
-  const credentials =
-    config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY, sessionToken: config.AWS_SESSION_TOKEN }
-      : undefined
+  const chain = awsCredentialChain(config, host)
   return {
     source: endpoint ? 'endpoint' : 'aws',
+    credentialSource: chain?.source,
     models: createBedrockClient({
       region: config.AWS_REGION,
       endpoint,
-      credentials,
+      credentials: chain?.credentials,
       apiKey: config.AWS_BEARER_TOKEN_BEDROCK,
-      fetch: fetcher,
+      fetch: host.fetch,
     }),
   }
 }

@@ -1,16 +1,21 @@
-import { BedrockError, toApiErrorCode } from '../bedrock/bedrock-error'
-import { toConverseMessages } from '../bedrock/content-mapping'
+import { BedrockError, publicMessage, toApiErrorCode } from '../bedrock/bedrock-error'
+import { buildConverseMessages } from '../bedrock/content-mapping'
 import { converseStreamBatches } from '../bedrock/converse-stream'
-import type { ConverseRequest, InferenceConfig, TokenUsage } from '../bedrock/types'
+import type { ConverseRequest, ConverseStreamEvent, InferenceConfig, TokenUsage } from '../bedrock/types'
+import type { Database } from '../db/database'
 import { finalizeGeneration, type GenerationRow } from '../db/repositories/generations'
-import { checkpointMessage, type HistoryMessage } from '../db/repositories/messages'
+import { checkpointMessage, messageParts, partsBytes, type HistoryMessage } from '../db/repositories/messages'
 import type { GenerationEvent } from '../stream/events'
 import { GenerationInterrupted, type Producer } from '../stream/hub'
+import { modelMetricLabel } from '../models/resolve'
 import type { Services } from '../types'
+import { Deadlines } from './deadlines'
+import { hasMediaStubs } from './history'
 import type { Part } from './parts'
 
 export interface ChatTurn {
   generation: GenerationRow
+  /** The chain fitted to the model (fitHistory), media without their bytes (loaded when the request is built). */
   history: HistoryMessage[]
   systemPrompt: string | null
   inference: InferenceConfig
@@ -82,10 +87,26 @@ class PartsBuilder {
   }
 }
 
-function converseRequest(turn: ChatTurn): ConverseRequest {
+/** The history with the bytes of the media it keeps, read from the database now. */
+async function withMedia(db: Database, history: readonly HistoryMessage[]): Promise<HistoryMessage[]> {
+  const stored = await messageParts(
+    db,
+    history.filter((message) => hasMediaStubs(message.parts)).map((message) => message.id),
+  )
+  return history.map((message) => {
+    const parts = stored.get(message.id)
+    return parts ? { ...message, parts } : message
+  })
+}
+
+const isContent = (event: ConverseStreamEvent) =>
+  event.type === 'textDelta' || event.type === 'reasoningDelta' || event.type === 'toolUseDelta' || (event.type === 'contentBlockStart' && event.toolUse !== undefined)
+
+async function converseRequest(db: Database, turn: ChatTurn): Promise<ConverseRequest> {
+  const history = await withMedia(db, turn.history)
   return {
     modelId: turn.generation.modelId,
-    messages: toConverseMessages(turn.history.map((message) => ({ role: message.role, parts: message.parts as Part[], status: message.status }))),
+    messages: buildConverseMessages(history.map((message) => ({ role: message.role, parts: message.parts as Part[], status: message.status }))),
     ...(turn.systemPrompt ? { system: [{ text: turn.systemPrompt }] } : {}),
     inferenceConfig: turn.inference,
   }
@@ -101,7 +122,7 @@ export function chatProducer(services: Services, turn: ChatTurn): Producer {
   return async ({ signal, emit }) => {
     const started = Date.now()
     const { metrics } = services
-    const model = { model: generation.modelId }
+    const model = { model: modelMetricLabel(services.config, generation.modelId) }
     let firstToken = true
     const builder = new PartsBuilder()
     let usage: TokenUsage | null = null
@@ -120,11 +141,13 @@ export function chatProducer(services: Services, turn: ChatTurn): Producer {
         metrics.tokens.inc({ ...model, direction: 'output' }, usage.outputTokens)
       }
       await checkpoint
+      const parts = builder.parts()
       await finalizeGeneration(services.db, {
         generationId,
         conversationId: generation.conversationId,
         assistantMessageId: generation.assistantMessageId,
-        parts: builder.parts(),
+        parts,
+        addedBytes: partsBytes(parts) - partsBytes([]),
         usage: usage ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } : null,
         stopReason,
         latencyMs: Date.now() - started,
@@ -133,11 +156,25 @@ export function chatProducer(services: Services, turn: ChatTurn): Producer {
       })
     }
 
+    const { config } = services
+    const deadlines = new Deadlines(signal, {
+      connectSeconds: config.UPSTREAM_CONNECT_TIMEOUT_SECONDS,
+      firstTokenSeconds: config.UPSTREAM_FIRST_TOKEN_TIMEOUT_SECONDS,
+      idleSeconds: config.UPSTREAM_IDLE_TIMEOUT_SECONDS,
+      generationSeconds: config.GENERATION_MAX_SECONDS,
+    })
+    let batches: AsyncIterator<ConverseStreamEvent[]> | undefined
     try {
-      const events = await services.models.converseStream(converseRequest(turn), { signal })
+      const request = await deadlines.race(converseRequest(services.db, turn))
+      const events = await deadlines.race(services.models.converseStream(request, { signal: deadlines.signal }))
+      deadlines.connected()
+      batches = converseStreamBatches(events)[Symbol.asyncIterator]()
       // One await per network chunk: its events are handled (and emitted) together, so subscribers get them as one
-      // batch and the SSE encoder writes once per chunk rather than once per event.
-      for await (const batch of converseStreamBatches(events)) {
+      // batch and the SSE encoder writes once per chunk rather than once per event. The race ends the wait at a
+      // deadline even if the body ignores the signal.
+      for (let next = await deadlines.race(batches.next()); !next.done; next = await deadlines.race(batches.next())) {
+        const batch = next.value
+        deadlines.events(batch.some(isContent))
         for (const event of batch) {
           switch (event.type) {
             case 'textDelta':
@@ -179,7 +216,8 @@ export function chatProducer(services: Services, turn: ChatTurn): Producer {
           checkpoint = checkpoint.then(() => checkpointMessage(services.db, generation.assistantMessageId, parts, services.now()))
         }
       }
-      if (signal.aborted) throw signal.reason
+      if (deadlines.signal.aborted) throw deadlines.signal.reason
+      deadlines.dispose()
       await finalize({ state: 'completed', messageStatus: 'complete', errorCode: null })
       emit({
         type: 'generation.completed',
@@ -192,6 +230,8 @@ export function chatProducer(services: Services, turn: ChatTurn): Producer {
         },
       })
     } catch (error) {
+      deadlines.dispose()
+      if (batches) void batches.return?.().catch(() => {})
       const hasContent = builder.parts().length > 0
       if (signal.aborted && signal.reason instanceof GenerationInterrupted) {
         stopReason = 'interrupted'
@@ -205,9 +245,27 @@ export function chatProducer(services: Services, turn: ChatTurn): Producer {
         emit({ type: 'generation.cancelled', data: { generationId } })
         return
       }
+      const timeout = deadlines.timeout
+      if (timeout) {
+        services.logger.warn('model call timed out', { generationId, phase: timeout.phase, seconds: timeout.seconds })
+        stopReason = 'timeout'
+        await finalize({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: 'upstream_timeout' })
+        emit({ type: 'generation.failed', data: { generationId, code: 'upstream_timeout', message: timeout.message, retryable: true } })
+        return
+      }
       const code = error instanceof BedrockError ? toApiErrorCode(error) : 'internal'
-      const message = error instanceof BedrockError ? error.message : 'The generation failed unexpectedly'
-      if (!(error instanceof BedrockError)) services.logger.error('generation failed', { generationId, error: String(error) })
+      const message = error instanceof BedrockError ? publicMessage(error) : 'The generation failed unexpectedly'
+      if (error instanceof BedrockError) {
+        // Bedrock's own text stays in the log: it can name ARNs and account ids.
+        services.logger.warn('model call failed', {
+          generationId,
+          upstreamRequestId: error.requestId,
+          upstreamType: error.type,
+          upstreamStatus: error.status,
+          upstreamMessage: error.message,
+          attempts: error.attempts,
+        })
+      } else services.logger.error('generation failed', { generationId, error: String(error) })
       stopReason = 'error'
       await finalize({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: code })
       emit({

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import type { ConversationRow } from '../db/repositories/conversations'
 import type { GenerationRow } from '../db/repositories/generations'
-import type { MessageRow } from '../db/repositories/messages'
+import { NO_FEEDBACK, type FeedbackView, type MessageRow } from '../db/repositories/messages'
 import { PartSchema, type Part } from './parts'
 
 const UsageSchema = z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }).openapi('Usage')
@@ -24,6 +24,20 @@ export const ConversationSchema = z
   })
   .openapi('Conversation')
 
+const ContextSchema = z
+  .object({
+    omittedMessages: z.number().int().openapi({ description: 'Earlier messages of the chain not sent to the model' }),
+    omittedImages: z.number().int().openapi({ description: 'Images of the chain not sent to the model' }),
+    omittedDocuments: z.number().int().openapi({ description: 'Documents of the chain not sent to the model' }),
+  })
+  .openapi('MessageContext', {
+    description: "What of the conversation was left out of the model call to fit the model's limits (attachments per request, context window)",
+  })
+
+export const MessageMetadataSchema = z
+  .object({ context: ContextSchema.optional() })
+  .openapi('MessageMetadata', { description: 'Facts about how an assistant message was produced; null when there are none' })
+
 export const MessageSchema = z
   .object({
     id: z.string(),
@@ -36,7 +50,15 @@ export const MessageSchema = z
     usage: UsageSchema.nullable(),
     stopReason: z.string().nullable(),
     latencyMs: z.number().int().nullable(),
-    feedback: z.object({ rating: z.enum(['up', 'down']), comment: z.string().nullable() }).nullable(),
+    /** Who sent the turn (user and assistant message alike), and with which API key; null on rows from before authorship. */
+    userId: z.string().nullable(),
+    apiKeyId: z.string().nullable(),
+    feedback: z
+      .object({ rating: z.enum(['up', 'down']), comment: z.string().nullable() })
+      .nullable()
+      .openapi({ description: "The caller's own rating" }),
+    feedbackCounts: z.object({ up: z.number().int(), down: z.number().int() }).openapi({ description: 'Ratings by everyone who may read it' }),
+    metadata: MessageMetadataSchema.nullable(),
     createdAt: z.string(),
   })
   .openapi('Message')
@@ -73,7 +95,7 @@ export function renderConversation(row: ConversationRow): z.infer<typeof Convers
   }
 }
 
-export function renderMessage(row: MessageRow): z.infer<typeof MessageSchema> {
+export function renderMessage(row: MessageRow, feedback: FeedbackView = NO_FEEDBACK): z.infer<typeof MessageSchema> {
   const assistant = row.role === 'assistant'
   return {
     id: row.id,
@@ -86,7 +108,11 @@ export function renderMessage(row: MessageRow): z.infer<typeof MessageSchema> {
     usage: assistant && row.inputTokens !== null ? { inputTokens: row.inputTokens, outputTokens: row.outputTokens ?? 0 } : null,
     stopReason: row.stopReason,
     latencyMs: assistant ? row.latencyMs : null,
-    feedback: row.feedbackRating ? { rating: row.feedbackRating, comment: row.feedbackComment } : null,
+    userId: row.userId,
+    apiKeyId: row.apiKeyId,
+    feedback: feedback.own,
+    feedbackCounts: { up: feedback.up, down: feedback.down },
+    metadata: (row.metadata as z.infer<typeof MessageMetadataSchema> | null) ?? null,
     createdAt: row.createdAt.toISOString(),
   }
 }
@@ -105,20 +131,22 @@ export function renderGeneration(row: GenerationRow): z.infer<typeof GenerationS
   }
 }
 
-/** Markdown export: a heading per message, text parts verbatim, other parts summarized. */
-export function conversationMarkdown(conversation: ConversationRow, messages: MessageRow[]): string {
-  const lines = [`# ${conversation.title ?? 'Untitled conversation'}`, '']
-  for (const message of messages) {
-    lines.push(`## ${message.role === 'user' ? 'User' : 'Assistant'}${message.status === 'complete' ? '' : ` (${message.status})`}`, '')
-    for (const part of message.parts as Part[]) {
-      if (part.type === 'text') lines.push(part.text)
-      else if (part.type === 'reasoning') lines.push(`> ${part.text.replace(/\n/g, '\n> ')}`)
-      else if (part.type === 'image') lines.push(`*[image: ${part.format}]*`)
-      else if (part.type === 'document') lines.push(`*[document: ${part.name}]*`)
-      else if (part.type === 'tool_call') lines.push(`*[tool call: ${part.name}]* \`${JSON.stringify(part.input)}\``)
-      else lines.push(`*[tool result]* \`${JSON.stringify(part.content)}\``)
-      lines.push('')
-    }
+/** Markdown export: the title as a heading, then `messageMarkdown` for each message, oldest first. */
+export function conversationMarkdownHeading(conversation: ConversationRow): string {
+  return `# ${conversation.title ?? 'Untitled conversation'}\n`
+}
+
+/** A heading per message, text parts verbatim, other parts summarized. */
+export function messageMarkdown(message: MessageRow): string {
+  const lines = ['', `## ${message.role === 'user' ? 'User' : 'Assistant'}${message.status === 'complete' ? '' : ` (${message.status})`}`, '']
+  for (const part of message.parts as Part[]) {
+    if (part.type === 'text') lines.push(part.text)
+    else if (part.type === 'reasoning') lines.push(`> ${part.text.replace(/\n/g, '\n> ')}`)
+    else if (part.type === 'image') lines.push(`*[image: ${part.format}]*`)
+    else if (part.type === 'document') lines.push(`*[document: ${part.name}]*`)
+    else if (part.type === 'tool_call') lines.push(`*[tool call: ${part.name}]* \`${JSON.stringify(part.input)}\``)
+    else lines.push(`*[tool result]* \`${JSON.stringify(part.content)}\``)
+    lines.push('')
   }
   return lines.join('\n')
 }

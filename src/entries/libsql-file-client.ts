@@ -5,6 +5,10 @@
  * on a chat turn that was a third of the server's CPU. Rows are arrays (how drizzle reads them) that also carry
  * their columns by name.
  * Remote databases (Turso) keep @libsql/client.
+ *
+ * The binding stores every byte of a string but reads TEXT back only up to its first NUL (so does @libsql/client's
+ * own local mode, which runs on it). A string holding NUL is therefore bound as its UTF-8 bytes, a BLOB, which reads
+ * back whole; a BLOB read from a column not declared BLOB is such a string, and is decoded.
  */
 import Database from 'libsql'
 import { LibsqlError, type Client, type InArgs, type InStatement, type InValue, type ResultSet, type Row, type Transaction } from '@libsql/client'
@@ -34,6 +38,7 @@ class Result implements ResultSet {
 }
 
 function toSql(value: InValue | undefined): unknown {
+  if (typeof value === 'string') return value.includes('\0') ? Buffer.from(value, 'utf8') : value
   if (typeof value === 'boolean') return value ? 1 : 0
   if (value instanceof Date) return value.getTime()
   if (value instanceof ArrayBuffer) return Buffer.from(value)
@@ -48,9 +53,19 @@ function toSqlArgs(args: InArgs | undefined): unknown[] | Record<string, unknown
   return named
 }
 
-function named(row: unknown[], columns: string[]): Row {
+interface Column {
+  name: string
+  /** Not declared BLOB: a BLOB found here is a string that holds NUL (see toSql). */
+  text: boolean
+}
+
+function named(row: unknown[], columns: Column[]): Row {
   const byName = row as unknown as Record<string, unknown>
-  for (let i = 0; i < columns.length; i++) if (!Object.hasOwn(byName, columns[i]!)) byName[columns[i]!] = row[i]
+  for (let i = 0; i < columns.length; i++) {
+    const { name, text } = columns[i]!
+    if (text && Buffer.isBuffer(row[i])) row[i] = (row[i] as Buffer).toString('utf8')
+    if (!Object.hasOwn(byName, name)) byName[name] = row[i]
+  }
   return row as unknown as Row
 }
 
@@ -65,7 +80,7 @@ export class LibsqlFileClient implements Client {
   readonly protocol = 'file'
   closed = false
   private readonly db: Database.Database
-  private readonly statements = new Map<string, { statement: Statement; columns: string[] | null }>()
+  private readonly statements = new Map<string, { statement: Statement; columns: Column[] | null; names: string[] }>()
 
   constructor(path: string) {
     this.db = new Database(path)
@@ -75,8 +90,13 @@ export class LibsqlFileClient implements Client {
     let entry = this.statements.get(sql)
     if (entry) return entry
     const statement = this.db.prepare(sql)
-    const columns = statement.reader ? statement.raw(true).columns().map((column) => column.name) : null
-    entry = { statement, columns }
+    const columns = statement.reader
+      ? statement
+          .raw(true)
+          .columns()
+          .map((column) => ({ name: column.name, text: !/BLOB/i.test(column.type ?? '') }))
+      : null
+    entry = { statement, columns, names: columns?.map((column) => column.name) ?? [] }
     if (this.statements.size >= CACHED_STATEMENTS) this.statements.delete(this.statements.keys().next().value!)
     this.statements.set(sql, entry)
     return entry
@@ -85,9 +105,9 @@ export class LibsqlFileClient implements Client {
   private run(stmt: InStatement | [string, InArgs?]): ResultSet {
     const [sql, args] = typeof stmt === 'string' ? [stmt, undefined] : Array.isArray(stmt) ? stmt : [stmt.sql, stmt.args]
     try {
-      const { statement, columns } = this.prepared(sql)
+      const { statement, columns, names } = this.prepared(sql)
       const values = toSqlArgs(args)
-      if (columns) return new Result(columns, (statement.all(values) as unknown[][]).map((row) => named(row, columns)), 0, undefined)
+      if (columns) return new Result(names, (statement.all(values) as unknown[][]).map((row) => named(row, columns)), 0, undefined)
       const info = statement.run(values)
       return new Result([], [], info.changes, BigInt(info.lastInsertRowid))
     } catch (error) {

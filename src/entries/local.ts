@@ -1,5 +1,5 @@
 /** Wiring shared by the Node and Bun entries: libsql (file, :memory: or Turso), migrations at start-up. */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient, type Client } from '@libsql/client'
@@ -7,11 +7,13 @@ import { eq } from 'drizzle-orm'
 import { migrate } from 'drizzle-orm/libsql/migrator'
 import type { UpgradeWebSocket } from 'hono/ws'
 import { createApp } from '../app'
+import type { WebSocketOptions } from '../routes/realtime/socket-options'
 import { ConfigError, parseConfig, type Config } from '../config'
 import type { Database } from '../db/database'
 import { libsqlDatabase } from '../db/libsql'
 import { LibsqlFileClient } from './libsql-file-client'
 import { sweepOrphanedGenerations } from '../db/repositories/generations'
+import { databaseEventArchive, databaseLeases } from '../db/repositories/stream-state'
 import { generations } from '../db/schema'
 import type { GenerationHub, TaskRunner } from '../stream/hub'
 import { createMemoryHub } from '../stream/memory-hub'
@@ -29,10 +31,20 @@ function localFile(url: string): string | null {
   return resolve(url.slice('file:'.length).replace(/^\/\/(?=\/)/, ''))
 }
 
+/**
+ * The database holds password hashes and every chat: owner-only (0600), created so before SQLite opens it; SQLite
+ * gives its -wal and -shm files the database file's mode.
+ */
+function createPrivateFile(file: string) {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  closeSync(openSync(file, 'a', 0o600))
+  chmodSync(file, 0o600)
+}
+
 export async function openDatabase(config: Config): Promise<Client> {
   const inMemory = config.DATABASE_URL === ':memory:' || config.DATABASE_URL === 'file::memory:'
   const file = inMemory ? null : localFile(config.DATABASE_URL)
-  if (file) mkdirSync(dirname(file), { recursive: true })
+  if (file) createPrivateFile(file)
   const client =
     file || inMemory
       ? new LibsqlFileClient(file ?? ':memory:')
@@ -85,8 +97,9 @@ export function streamStateMode(config: Config): 'memory' | 'redis' {
 }
 
 /**
- * With Redis, other processes may be running generations right now: finalize only those Redis says ended
- * (a dead owner's are marked failed by `status` itself) or never knew (and are too old to be on their way).
+ * Other processes may be running generations right now: finalize only those the hub says ended (with Redis a dead
+ * owner's are marked failed by `status` itself) or orphaned (their owner's heartbeat is stale, in the database for
+ * the memory hub, in Redis for the Redis hub; never younger than the stale window).
  */
 async function sweepInterruptedGenerations(db: Database, hub: GenerationHub, logger: Logger): Promise<void> {
   const running = await db.select({ id: generations.id, startedAt: generations.startedAt }).from(generations).where(eq(generations.status, 'running')).all()
@@ -101,23 +114,29 @@ async function sweepInterruptedGenerations(db: Database, hub: GenerationHub, log
   }
   if (interrupted.length === 0) return
   const swept = await sweepOrphanedGenerations(db, new Date(), interrupted)
-  if (swept > 0) logger.warn('finalized generations whose server stopped', { count: swept, stillRunningElsewhere: running.length - interrupted.length })
+  if (swept > 0) logger.warn('finalized generations interrupted by a restart or crash of their server', { count: swept, stillRunningElsewhere: running.length - interrupted.length })
 }
 
-/** `upgradeWebSocket` is the runtime's adapter (@hono/node-server or hono/bun), for /v1/conversations/{id}/ws. */
-export async function createLocalServer(env: Record<string, string | undefined>, upgradeWebSocket?: UpgradeWebSocket) {
+/** HOST, or loopback only outside production and every interface in production (a container's port mapping needs it). */
+export function listenHost(config: Config): string {
+  return config.HOST ?? (config.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1')
+}
+
+export function listenUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return `http://${shown}:${port}`
+}
+
+/** `upgradeWebSocket` is the runtime's adapter (@hono/node-server or hono/bun), for /v1/conversations/{id}/ws; `webSocket` its send-buffer measure. */
+export async function createLocalServer(env: Record<string, string | undefined>, upgradeWebSocket?: UpgradeWebSocket, webSocket?: WebSocketOptions) {
   const config = parseConfig(env)
   const logger = createLogger(config.LOG_LEVEL)
   const streamState = streamStateMode(config)
   const client = await openDatabase(config)
   const db = libsqlDatabase(client)
-  if (streamState === 'memory') {
-    // One process owns every generation here, so any still `running` was cut off by a crash or restart.
-    const swept = await sweepOrphanedGenerations(db, new Date())
-    if (swept > 0) logger.warn('finalized generations interrupted by a restart', { count: swept })
-  }
   const jwtSecret = config.JWT_SECRET ?? developmentSecret(config, logger)
-  const { models, source } = modelClientFromConfig(config)
+  // Token files for role credentials (web identity, container authorization): small, read once per refresh.
+  const { models, source } = modelClientFromConfig(config, { readFile: async (path) => readFileSync(path, 'utf8') })
   if (source === 'emulator') console.warn(EMULATOR_BANNER)
   const retentionMs = config.STREAM_RETENTION_SECONDS * 1000
   const built: { hub?: GenerationHub } = {}
@@ -131,8 +150,18 @@ export async function createLocalServer(env: Record<string, string | undefined>,
             staleMs: config.STREAM_STALE_SECONDS * 1000,
             onWarning: (message, details) => logger.warn(message, details),
           })
-        : createMemoryHub({ run, retentionMs }))
-  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub, upgradeWebSocket })
-  if (streamState === 'redis' && built.hub) await sweepInterruptedGenerations(db, built.hub, logger)
+        : createMemoryHub({
+            run,
+            retentionMs,
+            // Other processes may share this database (a rolling deploy): they own their generations, and finished
+            // generations' events wait in the database instead of the heap.
+            leases: databaseLeases(db, crypto.randomUUID()),
+            staleMs: config.STREAM_STALE_SECONDS * 1000,
+            archive: databaseEventArchive(db),
+            memoryBytes: config.STREAM_MEMORY_BYTES,
+            onWarning: (message, details) => logger.warn(message, details),
+          }))
+  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub, upgradeWebSocket, webSocket })
+  if (built.hub) await sweepInterruptedGenerations(db, built.hub, logger)
   return { app, config, logger, modelSource: source, streamState, close: () => client.close() }
 }

@@ -1,13 +1,14 @@
 import { serve, upgradeWebSocket } from '@hono/node-server'
-import { WebSocketServer } from 'ws'
 import { ConfigError } from '../config'
-import { createLocalServer } from './local'
+import { createLocalServer, listenHost, listenUrl } from './local'
+import { nodeSocketTransport, nodeWebSocketServer } from './node-websocket'
 
 try {
-  const { app, config, logger, close } = await createLocalServer(process.env, upgradeWebSocket)
-  const websocket = { server: new WebSocketServer({ noServer: true }) }
-  const server = serve({ fetch: app.fetch, port: config.PORT, websocket }, (info) => {
-    logger.info(`EdgeChat listening on http://localhost:${info.port}`, { runtime: 'node', port: info.port, database: config.DATABASE_URL })
+  const { app, config, logger, close } = await createLocalServer(process.env, upgradeWebSocket, nodeSocketTransport)
+  const websocket = { server: nodeWebSocketServer(config) }
+  const hostname = listenHost(config)
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname, websocket }, (info) => {
+    logger.info(`EdgeChat listening on ${listenUrl(hostname, info.port)}`, { runtime: 'node', host: hostname, port: info.port, database: config.DATABASE_URL })
   })
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal })

@@ -84,9 +84,9 @@ export function createMetrics() {
   const metrics = {
     requests: new Counter('edgechat_http_requests_total', 'HTTP requests by method, route and status'),
     requestDuration: new Histogram('edgechat_http_request_duration_seconds', 'HTTP request latency by method and route', LATENCY_BUCKETS),
-    generations: new Counter('edgechat_generations_total', 'Finished generations by model and outcome'),
+    generations: new Counter('edgechat_generations_total', 'Finished generations by model (a catalog or MODEL_IDS id, else other) and outcome'),
     timeToFirstToken: new Histogram('edgechat_time_to_first_token_seconds', 'Time from turn start to the first text delta', LATENCY_BUCKETS),
-    tokens: new Counter('edgechat_tokens_total', 'Model tokens by model and direction (input, output)'),
+    tokens: new Counter('edgechat_tokens_total', 'Model tokens by model (a catalog or MODEL_IDS id, else other) and direction (input, output)'),
     activeGenerations: new Gauge('edgechat_active_generations', 'Generations running in this process'),
   }
   return {

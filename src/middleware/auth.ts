@@ -18,9 +18,14 @@ function webSocketToken(c: Context<AppEnv>): string | undefined {
   return fromProtocol ?? c.req.query('token')
 }
 
+/** The request's bearer token: the Authorization header or, on a WebSocket upgrade, the protocol or `?token=`. */
+export function bearerToken(c: Context<AppEnv>): string | undefined {
+  return BEARER.exec(c.req.header('authorization') ?? '')?.[1] ?? webSocketToken(c)
+}
+
 /** Resolves `Authorization: Bearer <access JWT | sk_ API key>` into `c.var.auth`. */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const token = BEARER.exec(c.req.header('authorization') ?? '')?.[1] ?? webSocketToken(c)
+  const token = bearerToken(c)
   if (!token) {
     throw new AppError('unauthorized', 'Missing bearer token', { headers: { 'WWW-Authenticate': 'Bearer' } })
   }

@@ -1,4 +1,5 @@
 import { SignJWT, jwtVerify } from 'jose'
+import { findSessionGeneration } from '../db/repositories/users'
 import type { Services } from '../types'
 
 export const TOKEN_ISSUER = 'edgechat'
@@ -15,12 +16,23 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key
 }
 
-export async function signAccessToken(services: Services, userId: string): Promise<string> {
-  const now = Math.floor(services.now().getTime() / 1000)
-  return new SignJWT({})
+/** The claim holding the session generation a token was issued under (see verifiedAccessToken). */
+const GENERATION_CLAIM = 'sgen'
+
+/**
+ * Signs an access token under the user's session generation. `jti` and `issuedAt` make it reproducible: the refresh
+ * grace window signs the pair it already returned again, byte for byte (HS256 is deterministic).
+ */
+export async function signAccessToken(
+  services: Services,
+  userId: string,
+  session: { generation: number; jti?: string; issuedAt?: Date },
+): Promise<string> {
+  const now = Math.floor((session.issuedAt ?? services.now()).getTime() / 1000)
+  return new SignJWT({ [GENERATION_CLAIM]: session.generation })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)
-    .setJti(crypto.randomUUID())
+    .setJti(session.jti ?? crypto.randomUUID())
     .setIssuer(TOKEN_ISSUER)
     .setAudience(TOKEN_AUDIENCE)
     .setIssuedAt(now)
@@ -29,20 +41,69 @@ export async function signAccessToken(services: Services, userId: string): Promi
 }
 
 /**
- * Tokens whose signature and claims were checked, per secret: a client sends the same token on every request until
- * it expires, and checking it again is an HMAC per request. Only the expiry can change a verdict, so it is the only
- * thing checked again.
+ * Each user's session generation, per database, read at most once per GENERATION_TTL_MS in a process: checking
+ * revocation on every request costs one query per user every few seconds. A logout-all or password change updates
+ * its own process's entry at once (rememberSessionGeneration); other processes and isolates see it within
+ * GENERATION_TTL_MS.
  */
-const verified = new Map<string, Map<string, { userId: string; expiresAt: number }>>()
+export const GENERATION_TTL_MS = 5_000
+const GENERATIONS_PER_DATABASE = 10_000
+const generations = new WeakMap<object, Map<string, { generation: number | null; readAt: number }>>()
+
+function generationCache(services: Services) {
+  let cache = generations.get(services.db)
+  if (!cache) generations.set(services.db, (cache = new Map()))
+  return cache
+}
+
+export function rememberSessionGeneration(services: Services, userId: string, generation: number | null): void {
+  const cache = generationCache(services)
+  cache.delete(userId)
+  if (cache.size >= GENERATIONS_PER_DATABASE) cache.delete(cache.keys().next().value!)
+  cache.set(userId, { generation, readAt: services.now().getTime() })
+}
+
+/** The user's session generation (null: no such user), through the per-process cache. */
+export async function currentSessionGeneration(services: Services, userId: string): Promise<number | null> {
+  const hit = generationCache(services).get(userId)
+  const now = services.now().getTime()
+  if (hit && now >= hit.readAt && now - hit.readAt < GENERATION_TTL_MS) return hit.generation
+  const generation = await findSessionGeneration(services.db, userId)
+  rememberSessionGeneration(services, userId, generation)
+  return generation
+}
+
+/**
+ * Tokens whose signature and claims were checked, per secret: a client sends the same token on every request until
+ * it expires, and checking it again is an HMAC per request. Only the expiry and the user's session generation can
+ * change a verdict, so they are what is checked again.
+ */
+const verified = new Map<string, Map<string, { userId: string; expiresAt: number; generation: number }>>()
 const VERIFIED_PER_SECRET = 5_000
 
-/** The user id of a valid access token, or null (bad signature, `alg: none`, expired, wrong issuer or audience). */
+/**
+ * The user id of a valid access token, or null: bad signature, `alg: none`, expired, wrong issuer or audience, no
+ * such user, or issued under an older session generation than the user's (a logout-all or password change ended it).
+ */
 export async function verifyAccessToken(services: Services, token: string): Promise<string | null> {
+  return (await verifiedAccessToken(services, token))?.userId ?? null
+}
+
+/** A valid access token's user id and expiry (ms since the epoch), or null (see verifyAccessToken). */
+export async function verifiedAccessToken(services: Services, token: string): Promise<{ userId: string; expiresAt: number } | null> {
+  const claims = await signedClaims(services, token)
+  if (!claims) return null
+  const current = await currentSessionGeneration(services, claims.userId)
+  return current !== null && claims.generation >= current ? { userId: claims.userId, expiresAt: claims.expiresAt } : null
+}
+
+/** The claims of an unexpired token with a valid signature; a token without the generation claim is generation 0. */
+async function signedClaims(services: Services, token: string): Promise<{ userId: string; expiresAt: number; generation: number } | null> {
   const secret = services.config.JWT_SECRET
   const now = services.now()
   let known = verified.get(secret)
   const hit = known?.get(token)
-  if (hit) return now.getTime() < hit.expiresAt ? hit.userId : null
+  if (hit) return now.getTime() < hit.expiresAt ? hit : null
   try {
     const { payload } = await jwtVerify(token, await hmacKey(secret), {
       algorithms: ['HS256'],
@@ -52,10 +113,13 @@ export async function verifyAccessToken(services: Services, token: string): Prom
       requiredClaims: ['sub', 'exp'],
     })
     if (!payload.sub || payload.exp === undefined) return null
+    const generation = payload[GENERATION_CLAIM] ?? 0
+    if (typeof generation !== 'number' || !Number.isSafeInteger(generation)) return null
+    const claims = { userId: payload.sub, expiresAt: payload.exp * 1000, generation }
     if (!known) verified.set(secret, (known = new Map()))
     if (known.size >= VERIFIED_PER_SECRET) known.delete(known.keys().next().value!)
-    known.set(token, { userId: payload.sub, expiresAt: payload.exp * 1000 })
-    return payload.sub
+    known.set(token, claims)
+    return claims
   } catch {
     return null
   }

@@ -1,6 +1,7 @@
 import { decodeJwt, jwtVerify } from 'jose'
 import { AppError } from '../errors'
 import { findApiKeyByHash, touchApiKey } from '../db/repositories/api-keys'
+import { scopes as allScopes } from '../db/schema'
 import {
   createUserWithWorkspace,
   findUserByEmail,
@@ -8,6 +9,8 @@ import {
   linkExternalSubject,
 } from '../db/repositories/users'
 import { sha256Hex } from '../lib/crypto'
+import { normalizeEmailOrNull } from '../lib/email'
+import { knownScopes } from './api-keys'
 import type { AuthContext, Services } from '../types'
 import { verifyAccessToken } from './access-tokens'
 
@@ -16,10 +19,10 @@ const LAST_USED_RESOLUTION_MS = 60_000
 
 export async function authenticate(services: Services, token: string): Promise<AuthContext> {
   if (token.startsWith('sk_')) return authenticateApiKey(services, token)
-  // Our own access tokens are trusted until they expire (minutes): no user lookup per request.
+  // Our own access tokens: the signature is checked once per process, the session generation through a short cache.
   const userId = (await verifyAccessToken(services, token)) ?? (await verifyOidcToken(services, token))
   if (!userId) throw invalid()
-  return { userId, apiKeyId: null, workspaceScope: null }
+  return { userId, apiKeyId: null, workspaceScope: null, scopes: allScopes }
 }
 
 async function authenticateApiKey(services: Services, key: string): Promise<AuthContext> {
@@ -29,7 +32,7 @@ async function authenticateApiKey(services: Services, key: string): Promise<Auth
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await touchApiKey(services.db, row.id, now)
   }
-  return { userId: row.userId, apiKeyId: row.id, workspaceScope: row.workspaceId }
+  return { userId: row.userId, apiKeyId: row.id, workspaceScope: row.workspaceId, scopes: knownScopes(row.scopes) }
 }
 
 /**
@@ -62,7 +65,7 @@ async function verifyOidcToken(services: Services, token: string): Promise<strin
   const subject = `${OIDC_ISSUER}|${String(claims.sub)}`
   const known = await findUserByExternalSubject(services.db, subject)
   if (known) return known.id
-  const email = typeof claims.email === 'string' ? claims.email : null
+  const email = typeof claims.email === 'string' ? normalizeEmailOrNull(claims.email) : null
   if (!email) return null
   const now = services.now()
   const existing = await findUserByEmail(services.db, email)
@@ -81,4 +84,18 @@ async function verifyOidcToken(services: Services, token: string): Promise<strin
     now,
   })
   return user.id
+}
+
+/**
+ * When a token `authenticate` accepted stops being valid, in ms since the epoch: a JWT's `exp` (access and OIDC tokens
+ * both require one); null for an API key, whose expiry and deletion `authenticate` looks up on every call.
+ */
+export function credentialExpiry(token: string): number | null {
+  if (token.startsWith('sk_')) return null
+  try {
+    const { exp } = decodeJwt(token)
+    return typeof exp === 'number' ? exp * 1000 : null
+  } catch {
+    return null
+  }
 }

@@ -19,9 +19,11 @@ async function isInterrupted(services: Services, generationId: string): Promise<
 export interface ConversationAccess {
   conversation: ConversationRow
   role: Role
-  /** May post turns and cancel generations. */
+  /** May post turns: the creator only (shared means read for everyone else). */
   canWrite: boolean
-  /** May rename, archive, share and delete. */
+  /** May rate messages: every member, each with a rating of their own. */
+  canRate: boolean
+  /** May rename, archive, share, delete and cancel generations: the creator or a workspace admin. */
   canManage: boolean
 }
 
@@ -40,17 +42,23 @@ export async function conversationAccess(services: Services, auth: AuthContext, 
     await sweepOrphanedGenerations(services.db, services.now(), [conversation.activeGenerationId])
     conversation = { ...conversation, activeGenerationId: null }
   }
-  const canWrite = roleAtLeast(role, 'member')
+  const member = roleAtLeast(role, 'member')
   return {
     conversation,
     role,
-    canWrite,
-    canManage: canWrite && (isCreator || roleAtLeast(role, 'admin')),
+    canWrite: member && isCreator,
+    canRate: member,
+    canManage: member && (isCreator || roleAtLeast(role, 'admin')),
   }
 }
 
 export function requireWrite(access: ConversationAccess): void {
-  if (!access.canWrite) throw new AppError('forbidden', 'Viewers cannot post to conversations')
+  if (access.canWrite) return
+  throw new AppError('forbidden', access.canRate ? 'Only the creator of a shared conversation can post to it' : 'Viewers cannot post to conversations')
+}
+
+export function requireRate(access: ConversationAccess): void {
+  if (!access.canRate) throw new AppError('forbidden', 'Viewers cannot rate messages')
 }
 
 export function requireManage(access: ConversationAccess): void {

@@ -4,15 +4,17 @@ import {
   findByIdempotencyKey,
   insertTurn,
   releaseExpiredIdempotencyKey,
+  releaseIdempotencyKey,
   sweepOrphanedGenerations,
   type GenerationRow,
 } from '../db/repositories/generations'
-import { conversationHistory, findMessage, type MessageRow } from '../db/repositories/messages'
+import { conversationChain, findMessage, partsBytes, type MessageRow } from '../db/repositories/messages'
 import type { InferenceConfig } from '../bedrock/types'
 import type { Part } from '../chat/parts'
-import { conversationPath } from '../chat/history'
+import { estimateTokens, fitHistory, REQUEST_MEDIA_LIMITS, stripMedia } from '../chat/history'
 import type { ChatTurn } from '../chat/chat-task'
 import { sha256Hex } from '../lib/crypto'
+import { contextTokensFor, inferenceFor, resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
 import { conversationAccess, requireWrite } from './conversation-access'
 
@@ -21,8 +23,8 @@ export const LIMITS = {
   parts: 20,
   imageBytes: 3.75 * 1024 * 1024,
   documentBytes: 4.5 * 1024 * 1024,
-  images: 20,
-  documents: 5,
+  images: REQUEST_MEDIA_LIMITS.images,
+  documents: REQUEST_MEDIA_LIMITS.documents,
 }
 
 export interface TurnInput {
@@ -66,14 +68,18 @@ export function userParts(content: string | Part[]): Part[] {
   return parts
 }
 
+/** The turn's model, else the conversation's, else DEFAULT_MODEL_ID: 400 unless the catalog or MODEL_IDS has it. */
 export function resolveModel(services: Services, ...candidates: (string | null | undefined)[]): string {
-  const modelId = candidates.find((candidate) => candidate) ?? services.config.DEFAULT_MODEL_ID
-  const allowed = services.config.MODEL_IDS
-  if (allowed.length > 0 && !allowed.includes(modelId)) {
-    throw invalid('modelId', `"${modelId}" is not one of the configured models: ${allowed.join(', ')}`)
-  }
-  return modelId
+  return resolveModelId(services.config, ...candidates)
 }
+
+const MIB = 1024 * 1024
+
+const conversationFull = (maxBytes: number) =>
+  new AppError(
+    'payload_too_large',
+    `This conversation is full: it may store at most ${maxBytes % MIB === 0 ? `${maxBytes / MIB} MiB` : `${maxBytes} bytes`} of messages. Start a new conversation to continue.`,
+  )
 
 export interface StartedTurn {
   generation: GenerationRow
@@ -82,6 +88,14 @@ export interface StartedTurn {
   /** True when an Idempotency-Key matched an earlier turn: nothing new was started. */
   replayed: boolean
 }
+
+/**
+ * Failures worth retrying do not pin their Idempotency-Key: a retry with it answers the same user message again (a
+ * 429's Retry-After would otherwise be answered with the same 429 for the key's whole window).
+ */
+const RETRYABLE_FAILURES: ReadonlySet<string> = new Set(['rate_limited', 'upstream_timeout', 'upstream_error', 'interrupted'])
+
+const retryable = (generation: GenerationRow) => generation.status === 'failed' && RETRYABLE_FAILURES.has(generation.errorCode ?? '')
 
 /** The earlier turn with this key, or 422 when the key was used for a different request. */
 async function idempotentReplay(services: Services, userId: string, key: string, requestHash: string): Promise<StartedTurn | null> {
@@ -112,21 +126,30 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
   const requestHash = key
     ? await sha256Hex(JSON.stringify([conversation.id, input.content, input.modelId ?? null, input.inference ?? null, input.parentId ?? null]))
     : null
+  let retrying: MessageRow | null = null
   if (key && requestHash) {
     const replay = await idempotentReplay(services, auth.userId, key, requestHash)
-    if (replay) return replay
-    await releaseExpiredIdempotencyKey(services.db, auth.userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
+    if (replay && !retryable(replay.generation)) return replay
+    if (replay) {
+      await releaseIdempotencyKey(services.db, replay.generation.id)
+      retrying = replay.userMessage
+    } else await releaseExpiredIdempotencyKey(services.db, auth.userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
   }
 
-  const stored = await conversationHistory(services.db, conversation.id)
-  if (input.parentId && !stored.some((message) => message.id === input.parentId)) throw notFound('Parent message')
-  const parentId = input.parentId ?? stored[stored.length - 1]?.id ?? null
+  const addedBytes = (retrying ? 0 : partsBytes(parts)) + partsBytes([])
+  const maxBytes = services.config.MAX_CONVERSATION_BYTES
+  if (conversation.storedBytes + addedBytes > maxBytes) throw conversationFull(maxBytes)
+
+  const leafId = retrying ? retrying.parentId : (input.parentId ?? null)
+  const chain = retrying && !leafId ? [] : await conversationChain(services.db, conversation.id, leafId)
+  if (leafId && chain.length === 0) throw notFound('Parent message')
+  const parentId = chain[chain.length - 1]?.id ?? null
 
   const now = services.now()
   const generationId = services.newId('gen')
-  const title = conversation.title ? null : (parts.find((part) => part.type === 'text')?.text.trim().replace(/\s+/g, ' ').slice(0, 80) || null)
+  const title = conversation.title ? null : (Array.from(parts.find((part) => part.type === 'text')?.text.trim().replace(/\s+/g, ' ') ?? '').slice(0, 80).join('') || null)
 
-  const userMessage: MessageRow = {
+  const userMessage: MessageRow = retrying ?? {
     id: services.newId('msg'),
     conversationId: conversation.id,
     parentId,
@@ -138,12 +161,30 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     outputTokens: null,
     stopReason: null,
     latencyMs: null,
-    feedbackRating: null,
-    feedbackComment: null,
+    userId: auth.userId,
+    apiKeyId: auth.apiKeyId,
+    metadata: null,
     createdAt: now,
     updatedAt: now,
   }
-  const assistantMessage: MessageRow = { ...userMessage, id: services.newId('msg'), parentId: userMessage.id, role: 'assistant', parts: [], status: 'streaming', modelId }
+  const inference = inferenceFor(services.config, modelId, input.inference)
+  const systemTokens = conversation.systemPrompt ? estimateTokens([{ type: 'text', text: conversation.systemPrompt }]) : 0
+  const budget = contextTokensFor(services.config, modelId) - (inference.maxTokens ?? services.config.DEFAULT_MAX_TOKENS) - systemTokens
+  const fitted = fitHistory([...chain, { id: userMessage.id, parentId, role: 'user', parts: stripMedia(parts), status: 'complete' }], budget)
+  const assistantMessage: MessageRow = {
+    ...userMessage,
+    id: services.newId('msg'),
+    parentId: userMessage.id,
+    role: 'assistant',
+    userId: auth.userId,
+    apiKeyId: auth.apiKeyId,
+    createdAt: now,
+    updatedAt: now,
+    parts: [],
+    status: 'streaming',
+    modelId,
+    metadata: fitted.omitted ? { context: fitted.omitted } : null,
+  }
   const generation: GenerationRow = {
     id: generationId,
     conversationId: conversation.id,
@@ -159,25 +200,32 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     errorCode: null,
     startedAt: now,
     finishedAt: null,
+    ownerId: services.hub.ownerId ?? null,
   }
-  const started = await insertTurn(services.db, { userMessage, assistantMessage, generation, titleIfUntitled: title }).catch((error: unknown) => error)
+  const started = await insertTurn(services.db, {
+    userMessage: retrying ? null : userMessage,
+    assistantMessage,
+    generation,
+    titleIfUntitled: title,
+    addedBytes,
+    maxBytes,
+  }).catch(
+    (error: unknown) => error,
+  )
   if (started !== true) {
-    // Busy, or a concurrent retry with the same Idempotency-Key won its unique index: then attach to that turn.
+    // Busy or full, or a concurrent retry with the same Idempotency-Key won its unique index: then attach to that turn.
     const replay = key && requestHash ? await idempotentReplay(services, auth.userId, key, requestHash) : null
     if (replay) return replay
     if (started !== false) throw started
-    const active = (await findConversation(services.db, conversation.id))?.activeGenerationId ?? conversation.activeGenerationId
+    const current = await findConversation(services.db, conversation.id)
+    const active = current ? current.activeGenerationId : conversation.activeGenerationId
+    if (current && !active && current.storedBytes + addedBytes > maxBytes) throw conversationFull(maxBytes)
     throw new AppError('conflict', 'A generation is already running in this conversation', { members: { activeGenerationId: active } })
   }
 
-  const history = [...conversationPath(stored, parentId), userMessage]
   try {
-    const chat: ChatTurn = {
-      generation,
-      history,
-      systemPrompt: conversation.systemPrompt,
-      inference: { maxTokens: services.config.DEFAULT_MAX_TOKENS, ...input.inference },
-    }
+    // Media bytes stay in the database until the producer builds the model request.
+    const chat: ChatTurn = { generation, history: fitted.messages, systemPrompt: conversation.systemPrompt, inference }
     await services.hub.start({ generationId, conversationId: conversation.id, task: 'chat', input: chat })
   } catch (error) {
     await sweepOrphanedGenerations(services.db, services.now(), [generationId])

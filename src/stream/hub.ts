@@ -43,6 +43,11 @@ export interface HubStatus {
  * and then follow live.
  */
 export interface GenerationHub {
+  /**
+   * Recorded on the generations this hub starts (the turn's insert), when the hub judges liveness by owner
+   * heartbeats in the database (the memory hub sharing a database); unset otherwise.
+   */
+  readonly ownerId?: string
   /** Starts the task detached; resolves once the generation is registered (not when it ends). */
   start(task: GenerationTask): Promise<void>
   /**

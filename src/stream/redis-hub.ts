@@ -201,6 +201,11 @@ export function createRedisHub(options: RedisHubOptions): RedisHub {
       if (closed) return
       if (beat) lastHeartbeat = now
       for (const entry of refreshed) entry.ttlRefreshedAt = now
+      // A generation that ended while this refresh was in flight may have had its final expiry overtaken by it.
+      const overtaken = refreshed.filter((entry) => entry.finished)
+      if (overtaken.length > 0) {
+        void exec(overtaken.flatMap((entry) => [cmd.pexpire(entry.keys.state, retentionMs), cmd.pexpire(entry.keys.events, retentionMs)])).catch(() => {})
+      }
       const flags = check(cancels)
       if (Array.isArray(flags)) {
         entries.forEach((entry, i) => {

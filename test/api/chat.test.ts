@@ -272,6 +272,42 @@ describe('Idempotency-Key', () => {
     expect(await messages(user, conv.id)).toHaveLength(2)
   })
 
+  it('marks replays with Idempotent-Replayed', async () => {
+    const user = await t.register()
+    const conv = await conversation(user)
+    const first = await send(user, conv.id, 'mark', { content: 'Mark [[emulator tokens=2]]', stream: false })
+    expect(first.headers.get('idempotent-replayed')).toBeNull()
+    const again = await send(user, conv.id, 'mark', { content: 'Mark [[emulator tokens=2]]', stream: false })
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    const streamed = await send(user, conv.id, 'mark', { content: 'Mark [[emulator tokens=2]]' })
+    expect(streamed.headers.get('idempotent-replayed')).toBe('true')
+    await streamed.text()
+  })
+
+  it('a retryable failure does not pin its key: the retry answers the same user message again', async () => {
+    const user = await t.register()
+    const conv = await conversation(user)
+    const body = { content: 'Busy [[emulator error=ThrottlingException]]', stream: false }
+    const first = await expectProblem(await send(user, conv.id, 'throttled', body), 429, 'rate_limited')
+    const retry = await send(user, conv.id, 'throttled', body)
+    expect(retry.headers.get('idempotent-replayed')).toBeNull()
+    const second = await expectProblem(retry, 429, 'rate_limited')
+    expect(second.generationId).not.toBe(first.generationId)
+    // One user message, answered twice: nothing accepted is duplicated or lost.
+    const stored = await messages(user, conv.id)
+    expect(stored.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'assistant'])
+    expect(stored[1].parentId).toBe(stored[0].id)
+    expect(stored[2].parentId).toBe(stored[0].id)
+    expect(stored[2].id).toBe(second.assistantMessageId)
+
+    // A failure that a retry cannot mend stays pinned, and is replayed.
+    const invalid = { content: 'Bad [[emulator error=ValidationException]]', stream: false }
+    const refused = await expectProblem(await send(user, conv.id, 'invalid', invalid), 400, 'validation_failed')
+    const replayed = await send(user, conv.id, 'invalid', invalid)
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true')
+    expect((await expectProblem(replayed, 400, 'validation_failed')).generationId).toBe(refused.generationId)
+  })
+
   it('attaches a retry to a running generation, also when two arrive at once', async () => {
     const user = await t.register()
     const conv = await conversation(user)
@@ -291,7 +327,7 @@ describe('Idempotency-Key', () => {
     const otherConv = await conversation(other)
     expect((await send(user, conv.id, 'k', { content: 'first', stream: false })).status).toBe(201)
     await expectProblem(await send(user, conv.id, 'k', { content: 'changed', stream: false }), 422, 'idempotency_mismatch')
-    await expectProblem(await send(user, conv.id, 'k', { content: 'first', modelId: 'other.model', stream: false }), 422, 'idempotency_mismatch')
+    await expectProblem(await send(user, conv.id, 'k', { content: 'first', modelId: 'anthropic.claude-3-haiku-20240307-v1:0', stream: false }), 422, 'idempotency_mismatch')
     const second = await conversation(user)
     await expectProblem(await send(user, second.id, 'k', { content: 'first', stream: false }), 422, 'idempotency_mismatch')
     expect((await send(other, otherConv.id, 'k', { content: 'first', stream: false })).status).toBe(201)
@@ -437,22 +473,22 @@ describe('bad input', () => {
     expect((await res.json()).userMessage.parts).toHaveLength(3)
   })
 
-  it('enforces the MODEL_IDS allow-list from our side', async () => {
-    const strict = await createTestApp({ MODEL_IDS: 'amazon.nova-lite-v1:0,anthropic.claude-x' }, { models: emulator.client() })
+  it('enforces the MODEL_IDS allow-list from our side, also against catalog models it does not list', async () => {
+    const strict = await createTestApp({ MODEL_IDS: 'amazon.nova-lite-v1:0,us.anthropic.claude-haiku-4-5-20251001-v1:0' }, { models: emulator.client() })
     const user = await strict.register()
     await expectProblem(await user.call('POST', '/v1/conversations', { body: { modelId: 'evil-model' } }), 400, 'validation_failed')
     const conv = await (await user.call('POST', '/v1/conversations', { body: {} })).json()
-    await expectProblem(await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'hi', modelId: 'gpt-4' } }), 400, 'validation_failed')
-    expect((await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'hi', modelId: 'anthropic.claude-x', stream: false } })).status).toBe(201)
+    await expectProblem(await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'hi', modelId: 'amazon.nova-pro-v1:0' } }), 400, 'validation_failed')
+    expect((await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'hi', modelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0', stream: false } })).status).toBe(201)
     strict.close()
   })
 
-  it("maps Bedrock's ValidationException for an unknown model to 400 when no allow-list is set", async () => {
+  it("maps Bedrock's ValidationException for a catalog model the region does not offer to 400", async () => {
     const picky = await startHttpEmulator({ models: ['amazon.nova-lite-v1:0'] })
     const app = await createTestApp({}, { models: picky.client() })
     const user = await app.register()
     const conv = await (await user.call('POST', '/v1/conversations', { body: {} })).json()
-    const res = await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'hi', modelId: 'no.such-model', stream: false } })
+    const res = await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'hi', modelId: 'anthropic.claude-3-haiku-20240307-v1:0', stream: false } })
     const problem = await expectProblem(res, 400, 'validation_failed')
     expect(problem.detail).toContain('model identifier is invalid')
     expect(problem.generationId).toMatch(/^gen_/)

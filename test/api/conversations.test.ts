@@ -25,7 +25,8 @@ async function team() {
   const workspace = await (await owner.call('POST', '/v1/workspaces', { body: { name: 'Team' } })).json()
   const add = async (role: string) => {
     const user = await t.register(role)
-    await owner.call('POST', `/v1/workspaces/${workspace.id}/members`, { body: { email: user.email, role } })
+    const invitation = await (await owner.call('POST', `/v1/workspaces/${workspace.id}/members`, { body: { email: user.email, role } })).json()
+    await user.call('POST', `/v1/me/invitations/${invitation.id}/accept`)
     return user
   }
   return { owner, workspace, member: await add('member'), viewer: await add('viewer'), admin: await add('admin') }
@@ -166,7 +167,7 @@ describe('conversation access', () => {
     expect((await (await owner.call('GET', `/v1/conversations/${conv.id}/export`)).json()).messages).toHaveLength(2)
   })
 
-  it('shares workspace conversations: viewers read only, members post, only creator or admins manage', async () => {
+  it('shares workspace conversations for reading: only the creator posts, members rate, creator or admins manage', async () => {
     const { owner, workspace, member, viewer, admin } = await team()
     const conv = await create(owner, { workspaceId: workspace.id, visibility: 'workspace' })
     for (const user of [member, viewer, admin]) {
@@ -175,8 +176,41 @@ describe('conversation access', () => {
     }
     await expectProblem(await viewer.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'hi' } }), 403, 'forbidden')
     await expectProblem(await viewer.call('POST', '/v1/conversations', { body: { workspaceId: workspace.id } }), 403, 'forbidden')
-    const posted = await member.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'member turn', stream: false } })
-    expect(posted.status).toBe(201)
+    for (const other of [member, admin]) {
+      const refused = await expectProblem(await other.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'not mine' } }), 403, 'forbidden')
+      expect(refused.detail).toBe('Only the creator of a shared conversation can post to it')
+    }
+    const { assistantMessage } = await say(owner, conv.id, 'owner turn')
+    expect(assistantMessage).toMatchObject({ userId: owner.user.id, apiKeyId: null, feedback: null, feedbackCounts: { up: 0, down: 0 } })
+
+    // Feedback is per user: each member's own rating, everyone's counts; nobody overwrites another's.
+    const rate = (user: typeof owner, rating: string, comment?: string) =>
+      user.call('PUT', `/v1/messages/${assistantMessage.id}/feedback`, { body: { rating, ...(comment === undefined ? {} : { comment }) } })
+    expect(await (await rate(owner, 'up', 'great')).json()).toMatchObject({ feedback: { rating: 'up', comment: 'great' }, feedbackCounts: { up: 1, down: 0 } })
+    expect(await (await rate(member, 'down', '')).json()).toMatchObject({ feedback: { rating: 'down', comment: '' }, feedbackCounts: { up: 1, down: 1 } })
+    expect(await (await rate(admin, 'down')).json()).toMatchObject({ feedback: { rating: 'down', comment: null }, feedbackCounts: { up: 1, down: 2 } })
+    await expectProblem(await rate(viewer, 'up'), 403, 'forbidden')
+    const seenBy = async (user: typeof owner) => (await (await user.call('GET', `/v1/conversations/${conv.id}/messages`)).json()).data[1]
+    expect(await seenBy(owner)).toMatchObject({ feedback: { rating: 'up', comment: 'great' }, feedbackCounts: { up: 1, down: 2 } })
+    expect(await seenBy(viewer)).toMatchObject({ feedback: null, feedbackCounts: { up: 1, down: 2 } })
+    expect((await member.call('DELETE', `/v1/messages/${assistantMessage.id}/feedback`)).status).toBe(204)
+    expect(await seenBy(owner)).toMatchObject({ feedback: { rating: 'up', comment: 'great' }, feedbackCounts: { up: 1, down: 1 } })
+    const exported = await (await member.call('GET', `/v1/conversations/${conv.id}/export`)).json()
+    expect(exported.messages[1]).toMatchObject({ feedback: null, feedbackCounts: { up: 1, down: 1 } })
+
+    // Cancelling someone else's generation is managing it: the creator or an admin.
+    const { key } = await (await owner.call('POST', '/v1/api-keys', { body: { name: 'bot' } })).json()
+    const running = await t.request('POST', `/v1/conversations/${conv.id}/messages`, { token: key, body: { content: 'long [[emulator tokens=200 delay=20]]' } })
+    const reader = running.body!.getReader()
+    const first = new TextDecoder().decode((await reader.read()).value)
+    const generationId = /"generationId":"(gen_[^"]+)"/.exec(first)![1]!
+    const userMessageId = /"userMessageId":"(msg_[^"]+)"/.exec(first)![1]!
+    await expectProblem(await member.call('POST', `/v1/generations/${generationId}/cancel`), 403, 'forbidden')
+    expect((await admin.call('POST', `/v1/generations/${generationId}/cancel`)).status).toBe(202)
+    while (!(await reader.read()).done);
+    const sent = (await (await owner.call('GET', `/v1/conversations/${conv.id}/messages`)).json()).data.find((m: { id: string }) => m.id === userMessageId)
+    expect(sent).toMatchObject({ userId: owner.user.id, apiKeyId: expect.stringMatching(/^key_/) })
+
     await expectProblem(await member.call('PATCH', `/v1/conversations/${conv.id}`, { body: { title: 'mine now' } }), 403, 'forbidden')
     await expectProblem(await member.call('DELETE', `/v1/conversations/${conv.id}`), 403, 'forbidden')
     expect((await admin.call('PATCH', `/v1/conversations/${conv.id}`, { body: { title: 'admin rename' } })).status).toBe(200)

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, expectProblem, type TestApp } from '../helpers'
+import { NOT_AN_OBJECT, jsonBodyOperations } from '../text-samples'
 
 let t: TestApp
 beforeAll(async () => {
@@ -67,13 +68,15 @@ describe('HTTP conventions', () => {
 
   it('rejects malformed JSON and non-JSON bodies', async () => {
     for (const body of ['{', '{"email": }', 'null', '[]', '"string"', '']) {
-      await expectProblem(await t.request('POST', '/v1/auth/login', { body }), 400, 'validation_failed')
+      const problem = await expectProblem(await t.request('POST', '/v1/auth/login', { body }), 400, 'validation_failed')
+      expect(problem.errors, body).toEqual([{ path: '', message: expect.any(String) }])
     }
-    await expectProblem(await t.app.request('/v1/auth/login', { method: 'POST' }), 400, 'validation_failed')
+    const missing = await expectProblem(await t.app.request('/v1/auth/login', { method: 'POST' }), 400, 'validation_failed')
+    expect(missing.errors).toEqual(expect.arrayContaining([{ path: 'email', message: expect.any(String) }]))
     // A POST without Content-Length or Transfer-Encoding has no body, whatever the runtime's Request says.
     const empty = new ReadableStream({ start: (controller) => controller.close() })
     const bodiless = await t.app.request('/v1/auth/login', { method: 'POST', body: empty, duplex: 'half' } as RequestInit)
-    await expectProblem(bodiless, 400, 'validation_failed')
+    expect((await expectProblem(bodiless, 400, 'validation_failed')).errors).toEqual(expect.any(Array))
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
       await expectProblem(await t.request('POST', '/v1/auth/login', { body: '{}', headers: { 'content-type': type } }), 415, 'unsupported_media_type')
     }
@@ -82,6 +85,22 @@ describe('HTTP conventions', () => {
       headers: { 'content-type': 'application/json; charset=utf-8' },
     })
     await expectProblem(charset, 401, 'unauthorized')
+  })
+
+  it('answers every JSON route with `errors` when the body is not a JSON object', async () => {
+    const operations = jsonBodyOperations(await (await t.request('GET', '/openapi.json')).json())
+    expect(operations.length).toBeGreaterThanOrEqual(14)
+    expect(operations).toContainEqual({ method: 'POST', path: '/v1/conversations/x_0123/messages' })
+    const user = await t.register()
+    for (const { method, path } of operations) {
+      for (const body of NOT_AN_OBJECT) {
+        const res = await t.request(method, path, { token: user.accessToken, body, headers: { 'content-type': 'application/json' } })
+        const problem = await expectProblem(res, 400, 'validation_failed').catch((error: Error) => {
+          throw new Error(`${method} ${path} with ${JSON.stringify(body)}: ${error.message}`)
+        })
+        expect(problem.errors, `${method} ${path} with ${JSON.stringify(body)}`).toEqual([{ path: '', message: expect.any(String) }])
+      }
+    }
   })
 
   it('survives hostile JSON: deep nesting, prototype keys, control characters', async () => {

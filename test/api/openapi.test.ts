@@ -12,6 +12,8 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 const UNDOCUMENTED = new Set(['GET /openapi.json', 'GET /docs'])
 /** Routes that need no credentials (API.md: everything under /v1 needs auth except these). */
 const PUBLIC = /^\/v1\/auth\//
+/** Routes that answer errors as OpenAI does (`{error: {message, type, param, code}}`), not as problem+json. */
+const OPENAI_COMPATIBLE = /^\/v1\/(models|chat\/completions)(\/|$)/
 
 interface Operation {
   security?: unknown[]
@@ -97,15 +99,21 @@ describe('GET /openapi.json', () => {
     }
   })
 
-  it('every /v1 operation except /v1/auth/* declares bearer security', () => {
+  it('every /v1 operation except /v1/auth/* declares bearer security with the scope it needs, or a user token', () => {
     expect(doc.components?.securitySchemes).toHaveProperty('bearerAuth')
+    expect(doc.components?.securitySchemes).toHaveProperty('userToken')
     const protectedOps = operations().filter(([route]) => {
       const path = route.slice(route.indexOf(' ') + 1)
       return path.startsWith('/v1/') && !PUBLIC.test(path)
     })
     expect(protectedOps.length).toBeGreaterThan(0)
     for (const [route, operation] of protectedOps) {
-      expect(operation.security, `${route} has no security`).toEqual(expect.arrayContaining([{ bearerAuth: [] }]))
+      const [requirement, ...others] = operation.security ?? []
+      expect(others, `${route} has several security requirements`).toEqual([])
+      expect(
+        [{ bearerAuth: ['read'] }, { bearerAuth: ['chat'] }, { bearerAuth: ['admin'] }, { userToken: [] }],
+        `${route} declares ${JSON.stringify(operation.security)}`,
+      ).toContainEqual(requirement)
     }
   })
 
@@ -113,9 +121,11 @@ describe('GET /openapi.json', () => {
     const missing: string[] = []
     for (const [route, operation] of operations()) {
       const required = ['500', ...(operation.requestBody ? ['400', '413', '415'] : [])]
+      // The OpenAI-compatible routes answer errors in OpenAI's shape, as application/json.
+      const errorType = OPENAI_COMPATIBLE.test(route.slice(route.indexOf(' ') + 1)) ? 'application/json' : 'application/problem+json'
       for (const status of required) {
         const response = operation.responses[status]
-        if (!response?.content?.['application/problem+json']) missing.push(`${route} → ${status}`)
+        if (!response?.content?.[errorType]) missing.push(`${route} → ${status}`)
       }
     }
     expect(missing, 'operations lacking a documented application/problem+json response').toEqual([])

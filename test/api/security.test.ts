@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TEST_SECRET, createTestApp, expectProblem, type TestApp } from '../helpers'
+import { TEST_SECRET, createTestApp, expectProblem, expectRefusal, type TestApp } from '../helpers'
 
 /** Every protected operation from the served OpenAPI document, with its path parameters filled in. */
 async function protectedOperations(t: TestApp) {
@@ -52,9 +52,74 @@ describe('every protected route', () => {
     for (const { method, path } of operations) {
       for (const token of credentials) {
         const res = await t.request(method, path, { token, body: method === 'GET' || method === 'DELETE' ? undefined : {} })
-        await expectProblem(res, 401, 'unauthorized').catch((error: Error) => {
+        await expectRefusal(path, res, 401, 'unauthorized').catch((error: Error) => {
           throw new Error(`${method} ${path} with ${token?.slice(0, 12)}: ${error.message}`)
         })
+      }
+    }
+  })
+})
+
+describe('scopes', () => {
+  const SCOPES = ['read', 'chat', 'admin'] as const
+
+  /** What each protected operation documents that it needs: one API-key scope, or a user token. */
+  async function documentedAccess() {
+    const doc = await (await t.request('GET', '/openapi.json')).json()
+    const found: { method: string; path: string; needs: string }[] = []
+    for (const [path, item] of Object.entries<Record<string, { security?: Record<string, string[]>[] }>>(doc.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (!operation.security?.length) continue
+        const [requirement] = operation.security
+        const needs = requirement?.userToken ? 'user' : requirement?.bearerAuth?.length === 1 ? requirement.bearerAuth[0]! : 'undocumented'
+        found.push({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, 'x_0123'), needs })
+      }
+    }
+    return found
+  }
+
+  it('every operation documents its scope, a key without it gets 403, a key with it does not', async () => {
+    const documented = await documentedAccess()
+    expect(documented.length).toBe(operations.length)
+    expect(documented.filter((op) => !['read', 'chat', 'admin', 'user'].includes(op.needs))).toEqual([])
+    expect(documented).toContainEqual({ method: 'POST', path: '/v1/conversations/x_0123/messages', needs: 'chat' })
+    expect(documented).toContainEqual({ method: 'GET', path: '/v1/conversations', needs: 'read' })
+    expect(documented).toContainEqual({ method: 'POST', path: '/v1/workspaces/x_0123/members', needs: 'admin' })
+    expect(documented).toContainEqual({ method: 'POST', path: '/v1/api-keys', needs: 'user' })
+
+    const user = await t.register()
+    const keyWith = async (scopes: readonly string[]) => {
+      const res = await user.call('POST', '/v1/api-keys', { body: { name: scopes.join('+'), scopes } })
+      return (await res.json()).key as string
+    }
+    const everything = await keyWith(SCOPES)
+    const only: Record<string, string> = {}
+    const allBut: Record<string, string> = {}
+    for (const scope of SCOPES) {
+      only[scope] = await keyWith([scope])
+      allBut[scope] = await keyWith(SCOPES.filter((s) => s !== scope))
+    }
+
+    for (const { method, path, needs } of documented) {
+      const send = async (token: string) => t.request(method, path, { token, body: method === 'GET' || method === 'DELETE' ? undefined : {} })
+      const label = `${method} ${path} (needs ${needs})`
+      if (needs === 'user') {
+        for (const key of [everything, ...Object.values(only)]) {
+          await expectRefusal(path, await send(key), 403, 'forbidden').catch((error: Error) => {
+            throw new Error(`${label} with a key: ${error.message}`)
+          })
+        }
+        // A fresh user each time: some of these end the caller's sessions.
+        const fresh = await t.register()
+        expect((await send(fresh.accessToken)).status, `${label} with a user token`).not.toBe(403)
+        continue
+      }
+      await expectRefusal(path, await send(allBut[needs]!), 403, 'forbidden').catch((error: Error) => {
+        throw new Error(`${label} with a key lacking ${needs}: ${error.message}`)
+      })
+      for (const token of [only[needs]!, everything, user.accessToken]) {
+        const res = await send(token)
+        expect(res.status, `${label}: ${await res.text()}`).not.toBe(403)
       }
     }
   })

@@ -1,62 +1,17 @@
-import type { AddressInfo } from 'node:net'
-import { serve, upgradeWebSocket } from '@hono/node-server'
-import { WebSocket, WebSocketServer } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, expectProblem, type TestApp } from '../helpers'
-
-interface Received {
-  id?: number
-  event: string
-  data: Record<string, unknown>
-}
+import { expectProblem, type TestApp } from '../helpers'
+import { countingHub, eventually, open, startSocketServer, within } from '../websocket-client'
 
 let t: TestApp
-let server: ReturnType<typeof serve>
 let base: string
+let stop: () => Promise<void>
+const subscriptions = countingHub()
 
 beforeAll(async () => {
-  t = await createTestApp({}, { upgradeWebSocket })
-  const wss = new WebSocketServer({ noServer: true })
-  server = await new Promise((resolve) => {
-    const started = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1', websocket: { server: wss } }, () => resolve(started))
-  })
-  base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const started = await startSocketServer({}, { hub: subscriptions.build })
+  ;({ t, base, close: stop } = started)
 })
-afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve))
-  t.close()
-})
-
-/** Opens a socket and records what the server sends; `next(pred)` waits for a matching message. */
-function open(url: string, protocols?: string[]) {
-  const ws = new WebSocket(url, protocols)
-  const received: Received[] = []
-  const waiters: { predicate: (m: Received) => boolean; resolve: (m: Received) => void }[] = []
-  ws.on('message', (raw) => {
-    const message = JSON.parse(String(raw)) as Received
-    received.push(message)
-    for (const waiter of [...waiters]) {
-      if (waiter.predicate(message)) {
-        waiters.splice(waiters.indexOf(waiter), 1)
-        waiter.resolve(message)
-      }
-    }
-  })
-  const next = (predicate: (m: Received) => boolean, ms = 5_000) =>
-    new Promise<Received>((resolve, reject) => {
-      const found = received.find(predicate)
-      if (found) return resolve(found)
-      const timer = setTimeout(() => reject(new Error(`no matching message; got ${JSON.stringify(received.map((m) => m.event))}`)), ms)
-      waiters.push({ predicate, resolve: (m) => (clearTimeout(timer), resolve(m)) })
-    })
-  const opened = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)))
-    ws.once('error', reject)
-  })
-  const send = (message: unknown) => ws.send(typeof message === 'string' ? message : JSON.stringify(message))
-  return { ws, received, next, opened, send }
-}
+afterAll(() => stop())
 
 async function setup() {
   const user = await t.register()
@@ -111,17 +66,78 @@ describe('WebSocket', () => {
     const { user, url } = await setup()
     const socket = open(`${url}?token=${user.accessToken}`)
     await socket.opened
-    for (const frame of ['not json', JSON.stringify({ type: 'dance' }), JSON.stringify({ type: 'message', content: '' }), JSON.stringify({ type: 'resume', generationId: 'gen_nope' })]) {
+    const frames: (string | Uint8Array)[] = [
+      'not json',
+      new TextEncoder().encode('{"type":"cancel"}'),
+      JSON.stringify({ type: 'dance' }),
+      JSON.stringify({ type: 'message', content: '' }),
+      JSON.stringify({ type: 'resume', generationId: 'gen_nope' }),
+    ]
+    for (const frame of frames) {
       const before = socket.received.length
-      socket.send(frame)
+      socket.ws.send(frame)
       const error = await socket.next((m) => m.event === 'error' && socket.received.indexOf(m) >= before)
       expect(['validation_failed', 'not_found']).toContain(error.data.code)
+      // API.md: validation_failed always carries `errors`, also for a frame that is not JSON or not text.
+      if (error.data.code === 'validation_failed') {
+        expect(error.data.errors).toEqual(expect.arrayContaining([{ path: expect.any(String), message: expect.any(String) }]))
+      }
     }
+    expect(socket.received.filter((m) => m.data.code === 'validation_failed').map((m) => m.data.errors)).toEqual([
+      [{ path: '', message: 'Malformed JSON' }],
+      [{ path: '', message: 'Messages must be JSON text frames' }],
+      expect.any(Array),
+      expect.any(Array),
+    ])
     socket.send({ type: 'cancel' })
     expect((await socket.next((m) => m.event === 'error' && m.data.code === 'conflict')).data.status).toBe(409)
     socket.send({ type: 'message', content: 'still alive [[emulator tokens=1]]' })
     await socket.next((m) => m.event === 'generation.completed')
     socket.ws.close()
+  })
+
+  it('gives a socket one follower per generation: a second resume is a conflict, and closing releases it', async () => {
+    const { user, url } = await setup()
+    const starter = open(`${url}?token=${user.accessToken}`)
+    await starter.opened
+    const baseline = subscriptions.open()
+    starter.send({ type: 'message', content: 'Long [[emulator tokens=2000 delay=5]]' })
+    const started = await starter.next((m) => m.event === 'generation.started')
+    const generationId = started.data.generationId
+
+    const resumer = open(`${url}?token=${user.accessToken}`)
+    await resumer.opened
+    for (let i = 0; i < 40; i++) resumer.send({ type: 'resume', generationId, after: 0 })
+    await eventually(() => resumer.received.filter((m) => m.event === 'error').length >= 39, '39 conflicts')
+    const errors = resumer.received.filter((m) => m.event === 'error')
+    expect(errors).toHaveLength(39)
+    expect(new Set(errors.map((m) => m.data.code))).toEqual(new Set(['conflict']))
+    // The starter's follower and one for the resumer: not 41.
+    expect(subscriptions.open() - baseline).toBe(2)
+    const replayed = await resumer.next((m) => m.event === 'text.delta' && (m.id ?? 0) >= 10)
+    expect(resumer.received.filter((m) => m.id === replayed.id)).toHaveLength(1)
+
+    resumer.ws.close()
+    await eventually(() => subscriptions.open() - baseline === 1, "the closed socket's follower to be released")
+    starter.send({ type: 'cancel' })
+    await starter.next((m) => m.event === 'generation.cancelled')
+    starter.ws.close()
+    await eventually(() => subscriptions.open() === baseline, 'every follower to be released')
+  })
+
+  it('refuses a frame longer than MAX_TURN_BODY_BYTES from its header, without waiting for the payload (1009)', async () => {
+    const { user, url } = await setup()
+    const socket = open(`${url}?token=${user.accessToken}`)
+    await socket.opened
+    // A masked text frame announcing MAX_TURN_BODY_BYTES + 1 bytes (64-bit length), followed by a few bytes only:
+    // a server that buffers frames up to its own limit would wait for the rest and never answer.
+    const header = Buffer.alloc(14)
+    header[0] = 0x81
+    header[1] = 0x80 | 127
+    header.writeBigUInt64BE(BigInt(t.config.MAX_TURN_BODY_BYTES + 1), 2)
+    const tcp = (socket.ws as unknown as { _socket: import('node:net').Socket })._socket
+    tcp.write(Buffer.concat([header, Buffer.from('{"type":"message"')]))
+    expect((await within(socket.closed, 'the server to close the socket')).code).toBe(1009)
   })
 
   it('refuses the upgrade with 401 without a valid token and 404 for a conversation the caller cannot see', async () => {

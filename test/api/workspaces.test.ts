@@ -9,14 +9,21 @@ afterAll(() => t.close())
 
 type User = Awaited<ReturnType<TestApp['register']>>
 
+/** Invites `user` into the workspace and has them accept: the only way to become a member. */
+async function join(inviter: User, workspaceId: string, user: User, role: string) {
+  const invited = await inviter.call('POST', `/v1/workspaces/${workspaceId}/members`, { body: { email: user.email, role } })
+  expect(invited.status).toBe(202)
+  const accepted = await user.call('POST', `/v1/me/invitations/${(await invited.json()).id}/accept`)
+  expect(accepted.status).toBe(200)
+}
+
 async function teamWith(...roles: ('admin' | 'member' | 'viewer' | 'owner')[]) {
   const owner = await t.register('owner')
   const workspace = await (await owner.call('POST', '/v1/workspaces', { body: { name: 'Team' } })).json()
   const members: User[] = []
   for (const role of roles) {
     const user = await t.register(role)
-    const res = await owner.call('POST', `/v1/workspaces/${workspace.id}/members`, { body: { email: user.email, role } })
-    expect(res.status).toBe(201)
+    await join(owner, workspace.id, user, role)
     members.push(user)
   }
   return { owner, workspace, members }
@@ -28,7 +35,7 @@ describe('workspaces', () => {
     const res = await user.call('POST', '/v1/workspaces', { body: { name: '  Research  ' } })
     expect(res.status).toBe(201)
     const workspace = await res.json()
-    expect(workspace).toMatchObject({ name: 'Research', role: 'owner' })
+    expect(workspace).toMatchObject({ name: '  Research  ', role: 'owner' })
 
     const list = await (await user.call('GET', '/v1/workspaces')).json()
     expect(list.data.map((w: { id: string }) => w.id)).toEqual([user.workspace.id, workspace.id])
@@ -69,13 +76,26 @@ describe('workspaces', () => {
 })
 
 describe('members and roles', () => {
-  it('adds members by email (case-insensitive) and lists them', async () => {
+  it('adds members by invitation (email matched case-insensitively) and lists them', async () => {
     const owner = await t.register()
     const friend = await t.register()
     const workspace = await (await owner.call('POST', '/v1/workspaces', { body: { name: 'Team' } })).json()
     const res = await owner.call('POST', `/v1/workspaces/${workspace.id}/members`, { body: { email: friend.email.toUpperCase() } })
-    expect(res.status).toBe(201)
-    expect(await res.json()).toMatchObject({ userId: friend.user.id, email: friend.email, role: 'member' })
+    expect(res.status).toBe(202)
+    const invitation = await res.json()
+    expect(invitation).toEqual({
+      id: expect.stringMatching(/^inv_/),
+      workspace: { id: workspace.id, name: 'Team' },
+      email: friend.email,
+      role: 'member',
+      invitedBy: { id: owner.user.id, name: expect.any(String), email: owner.email },
+      createdAt: expect.any(String),
+      expiresAt: expect.any(String),
+    })
+    expect(Date.parse(invitation.expiresAt) - Date.parse(invitation.createdAt)).toBe(7 * 24 * 60 * 60 * 1000)
+    // Not a member until they accept.
+    await expectProblem(await friend.call('GET', `/v1/workspaces/${workspace.id}`), 404, 'not_found')
+    expect((await friend.call('POST', `/v1/me/invitations/${invitation.id}/accept`)).status).toBe(200)
 
     const members = await (await friend.call('GET', `/v1/workspaces/${workspace.id}/members`)).json()
     expect(members.data.map((m: { userId: string; role: string }) => [m.userId, m.role])).toEqual([
@@ -86,7 +106,6 @@ describe('members and roles', () => {
     expect(me.workspaces).toContainEqual({ id: workspace.id, name: 'Team', role: 'member' })
 
     await expectProblem(await owner.call('POST', `/v1/workspaces/${workspace.id}/members`, { body: { email: friend.email } }), 409, 'conflict')
-    await expectProblem(await owner.call('POST', `/v1/workspaces/${workspace.id}/members`, { body: { email: 'ghost@example.com' } }), 404, 'not_found')
     await expectProblem(await owner.call('POST', `/v1/workspaces/${workspace.id}/members`, { body: { email: friend.email, role: 'superuser' } }), 400, 'validation_failed')
   })
 
@@ -133,8 +152,176 @@ describe('members and roles', () => {
 
     // With a second owner, the first may step down.
     const second = await t.register()
-    expect((await owner.call('POST', path, { body: { email: second.email, role: 'owner' } })).status).toBe(201)
+    await join(owner, workspace.id, second, 'owner')
     expect((await owner.call('PATCH', `${path}/${owner.user.id}`, { body: { role: 'admin' } })).status).toBe(200)
     expect((await second.call('DELETE', path.replace('/members', ''))).status).toBe(204)
+  })
+})
+
+describe('invitations', () => {
+  const invite = (inviter: User, workspaceId: string, email: string, role = 'member') =>
+    inviter.call('POST', `/v1/workspaces/${workspaceId}/members`, { body: { email, role } })
+  const ids = (page: { data: { id: string }[] }) => page.data.map((item) => item.id)
+
+  it('answers the same whether or not the email has an account, and adds nobody', async () => {
+    const { owner, workspace } = await teamWith()
+    const registered = await t.register()
+    const unknown = `nobody-${crypto.randomUUID()}@example.com`
+    const [a, b] = [await invite(owner, workspace.id, registered.email), await invite(owner, workspace.id, unknown)]
+    expect([a.status, b.status]).toEqual([202, 202])
+    expect(a.headers.get('content-type')).toBe(b.headers.get('content-type'))
+    const [first, second] = [await a.json(), await b.json()]
+    const comparable = ({ id: _id, email: _email, createdAt: _c, expiresAt: _e, ...rest }: Record<string, unknown>) => rest
+    expect(comparable(first)).toEqual(comparable(second))
+    expect(Object.keys(first)).toEqual(Object.keys(second))
+
+    const members = await (await owner.call('GET', `/v1/workspaces/${workspace.id}/members`)).json()
+    expect(members.data.map((m: { userId: string }) => m.userId)).toEqual([owner.user.id])
+    const pending = await (await owner.call('GET', `/v1/workspaces/${workspace.id}/invitations`)).json()
+    expect(ids(pending).sort()).toEqual([first.id, second.id].sort())
+  })
+
+  it('reaches someone who registers later', async () => {
+    const { owner, workspace } = await teamWith()
+    const email = `later-${crypto.randomUUID().slice(0, 8)}@example.com`
+    const invitation = await (await invite(owner, workspace.id, email.toUpperCase(), 'viewer')).json()
+    const res = await t.request('POST', '/v1/auth/register', { body: { email, password: 'correct horse battery' } })
+    const { accessToken } = await res.json()
+    const mine = await (await t.request('GET', '/v1/me/invitations', { token: accessToken })).json()
+    expect(mine).toEqual({ data: [invitation], nextCursor: null })
+    const joined = await t.request('POST', `/v1/me/invitations/${invitation.id}/accept`, { token: accessToken })
+    expect(await joined.json()).toMatchObject({ id: workspace.id, name: 'Team', role: 'viewer' })
+  })
+
+  it('the invitee sees it, accepts and becomes a member with its role; it is then gone', async () => {
+    const { owner, workspace } = await teamWith()
+    const invitee = await t.register()
+    const invitation = await (await invite(owner, workspace.id, invitee.email, 'admin')).json()
+    const mine = await (await invitee.call('GET', '/v1/me/invitations')).json()
+    expect(ids(mine)).toEqual([invitation.id])
+    expect(mine.data[0]).toMatchObject({ workspace: { id: workspace.id, name: 'Team' }, role: 'admin', invitedBy: { id: owner.user.id } })
+
+    const accepted = await invitee.call('POST', `/v1/me/invitations/${invitation.id}/accept`)
+    expect(accepted.status).toBe(200)
+    expect(await accepted.json()).toMatchObject({ id: workspace.id, role: 'admin' })
+    expect((await (await invitee.call('GET', `/v1/workspaces/${workspace.id}`)).json()).role).toBe('admin')
+    expect((await (await invitee.call('GET', '/v1/me/invitations')).json()).data).toEqual([])
+    expect((await (await owner.call('GET', `/v1/workspaces/${workspace.id}/invitations`)).json()).data).toEqual([])
+    await expectProblem(await invitee.call('POST', `/v1/me/invitations/${invitation.id}/accept`), 404, 'not_found')
+    await expectProblem(await invitee.call('POST', `/v1/me/invitations/${invitation.id}/decline`), 404, 'not_found')
+  })
+
+  it('decline deletes it and adds nobody', async () => {
+    const { owner, workspace } = await teamWith()
+    const invitee = await t.register()
+    const invitation = await (await invite(owner, workspace.id, invitee.email)).json()
+    expect((await invitee.call('POST', `/v1/me/invitations/${invitation.id}/decline`)).status).toBe(204)
+    expect((await (await invitee.call('GET', '/v1/me/invitations')).json()).data).toEqual([])
+    expect((await (await owner.call('GET', `/v1/workspaces/${workspace.id}/invitations`)).json()).data).toEqual([])
+    await expectProblem(await invitee.call('POST', `/v1/me/invitations/${invitation.id}/accept`), 404, 'not_found')
+    await expectProblem(await invitee.call('GET', `/v1/workspaces/${workspace.id}`), 404, 'not_found')
+  })
+
+  it('nobody else can see, accept or decline someone’s invitation', async () => {
+    const { owner, workspace, members } = await teamWith('admin')
+    const [admin] = members as [User]
+    const invitee = await t.register()
+    const stranger = await t.register()
+    const invitation = await (await invite(admin, workspace.id, invitee.email)).json()
+    for (const user of [stranger, owner, admin]) {
+      expect((await (await user.call('GET', '/v1/me/invitations')).json()).data).toEqual([])
+      await expectProblem(await user.call('POST', `/v1/me/invitations/${invitation.id}/accept`), 404, 'not_found')
+      await expectProblem(await user.call('POST', `/v1/me/invitations/${invitation.id}/decline`), 404, 'not_found')
+    }
+    await expectProblem(await stranger.call('GET', `/v1/workspaces/${workspace.id}`), 404, 'not_found')
+    expect(ids(await (await invitee.call('GET', '/v1/me/invitations')).json())).toEqual([invitation.id])
+  })
+
+  it('only an owner grants owner: an admin cannot invite as owner, nor revoke or rewrite an owner invitation', async () => {
+    const { owner, workspace, members } = await teamWith('admin', 'member', 'viewer')
+    const [admin, member, viewer] = members as [User, User, User]
+    const target = `target-${crypto.randomUUID().slice(0, 8)}@example.com`
+    await expectProblem(await invite(admin, workspace.id, target, 'owner'), 403, 'forbidden')
+    for (const user of [member, viewer]) {
+      await expectProblem(await invite(user, workspace.id, target), 403, 'forbidden')
+      await expectProblem(await user.call('GET', `/v1/workspaces/${workspace.id}/invitations`), 403, 'forbidden')
+    }
+    expect(ids(await (await owner.call('GET', `/v1/workspaces/${workspace.id}/invitations`)).json())).toEqual([])
+
+    const ownerInvite = await (await invite(owner, workspace.id, target, 'owner')).json()
+    expect(ownerInvite.role).toBe('owner')
+    await expectProblem(await invite(admin, workspace.id, target, 'member'), 403, 'forbidden')
+    await expectProblem(await admin.call('DELETE', `/v1/workspaces/${workspace.id}/invitations/${ownerInvite.id}`), 403, 'forbidden')
+    const pending = await (await admin.call('GET', `/v1/workspaces/${workspace.id}/invitations`)).json()
+    expect(pending.data).toEqual([ownerInvite])
+  })
+
+  it('a second invitation to the same email updates the pending one', async () => {
+    const { owner, workspace } = await teamWith()
+    const invitee = await t.register()
+    const first = await (await invite(owner, workspace.id, invitee.email, 'viewer')).json()
+    const second = await (await invite(owner, workspace.id, invitee.email.toUpperCase(), 'admin')).json()
+    expect(second).toMatchObject({ id: first.id, role: 'admin' })
+    expect((await (await invitee.call('GET', '/v1/me/invitations')).json()).data).toEqual([second])
+  })
+
+  it('revoking deletes it: the invitee can no longer see or accept it', async () => {
+    const { owner, workspace, members } = await teamWith('admin')
+    const [admin] = members as [User]
+    const invitee = await t.register()
+    const invitation = await (await invite(owner, workspace.id, invitee.email)).json()
+    const other = await (await owner.call('POST', '/v1/workspaces', { body: { name: 'Other' } })).json()
+    await expectProblem(await owner.call('DELETE', `/v1/workspaces/${other.id}/invitations/${invitation.id}`), 404, 'not_found')
+    expect((await admin.call('DELETE', `/v1/workspaces/${workspace.id}/invitations/${invitation.id}`)).status).toBe(204)
+    await expectProblem(await admin.call('DELETE', `/v1/workspaces/${workspace.id}/invitations/${invitation.id}`), 404, 'not_found')
+    expect((await (await invitee.call('GET', '/v1/me/invitations')).json()).data).toEqual([])
+    await expectProblem(await invitee.call('POST', `/v1/me/invitations/${invitation.id}/accept`), 404, 'not_found')
+    await expectProblem(await invitee.call('GET', `/v1/workspaces/${workspace.id}`), 404, 'not_found')
+  })
+
+  it('an expired invitation cannot be accepted; inviting again renews it', async () => {
+    const { owner, workspace } = await teamWith()
+    const invitee = await t.register()
+    const invitation = await (await invite(owner, workspace.id, invitee.email)).json()
+    await t.client.execute({ sql: 'update invitations set expires_at = ? where id = ?', args: [Date.now() - 1, invitation.id] })
+    await expectProblem(await invitee.call('POST', `/v1/me/invitations/${invitation.id}/accept`), 404, 'not_found')
+    expect((await (await invitee.call('GET', '/v1/me/invitations')).json()).data).toEqual([])
+    expect((await (await owner.call('GET', `/v1/workspaces/${workspace.id}/invitations`)).json()).data).toEqual([])
+    await expectProblem(await invitee.call('GET', `/v1/workspaces/${workspace.id}`), 404, 'not_found')
+
+    const renewed = await (await invite(owner, workspace.id, invitee.email)).json()
+    expect(renewed.id).toBe(invitation.id)
+    expect((await invitee.call('POST', `/v1/me/invitations/${renewed.id}/accept`)).status).toBe(200)
+  })
+
+  it('non-members get 404 on the workspace’s invitation routes', async () => {
+    const { owner, workspace } = await teamWith()
+    const outsider = await t.register()
+    const invitation = await (await invite(owner, workspace.id, outsider.email)).json()
+    await expectProblem(await outsider.call('GET', `/v1/workspaces/${workspace.id}/invitations`), 404, 'not_found')
+    await expectProblem(await outsider.call('DELETE', `/v1/workspaces/${workspace.id}/invitations/${invitation.id}`), 404, 'not_found')
+    await expectProblem(await invite(outsider, workspace.id, outsider.email), 404, 'not_found')
+  })
+
+  it('API keys: a key scoped to another workspace cannot see or accept it; a key without admin cannot accept', async () => {
+    const { owner, workspace } = await teamWith()
+    const invitee = await t.register()
+    const invitation = await (await invite(owner, workspace.id, invitee.email)).json()
+    const scoped = await (await invitee.call('POST', '/v1/api-keys', { body: { name: 'scoped', workspaceId: invitee.workspace.id } })).json()
+    expect((await (await t.request('GET', '/v1/me/invitations', { token: scoped.key })).json()).data).toEqual([])
+    await expectProblem(await t.request('POST', `/v1/me/invitations/${invitation.id}/accept`, { token: scoped.key }), 404, 'not_found')
+    const reader = await (await invitee.call('POST', '/v1/api-keys', { body: { name: 'reader', scopes: ['read'] } })).json()
+    expect(ids(await (await t.request('GET', '/v1/me/invitations', { token: reader.key })).json())).toEqual([invitation.id])
+    await expectProblem(await t.request('POST', `/v1/me/invitations/${invitation.id}/accept`, { token: reader.key }), 403, 'forbidden')
+    await expectProblem(await invitee.call('GET', `/v1/workspaces/${workspace.id}`), 404, 'not_found')
+  })
+
+  it('deleting the workspace deletes its invitations', async () => {
+    const { owner, workspace } = await teamWith()
+    const invitee = await t.register()
+    const invitation = await (await invite(owner, workspace.id, invitee.email)).json()
+    expect((await owner.call('DELETE', `/v1/workspaces/${workspace.id}`)).status).toBe(204)
+    expect((await (await invitee.call('GET', '/v1/me/invitations')).json()).data).toEqual([])
+    await expectProblem(await invitee.call('POST', `/v1/me/invitations/${invitation.id}/accept`), 404, 'not_found')
   })
 })

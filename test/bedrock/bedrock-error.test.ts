@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BedrockError, bedrockErrorFromResponse, toApiErrorCode } from '../../src/bedrock/bedrock-error'
+import { BedrockError, bedrockErrorFromResponse, publicMessage, toApiErrorCode } from '../../src/bedrock/bedrock-error'
 
 const response = (status: number, body: string, headers: Record<string, string> = {}) => new Response(body, { status, headers })
 
@@ -51,5 +51,23 @@ describe('toApiErrorCode', () => {
     expect(toApiErrorCode(error('ModelStreamErrorException', 424))).toBe('upstream_error')
     expect(toApiErrorCode(error('TruncatedStream'))).toBe('upstream_error')
     expect(toApiErrorCode(new Error('other'))).toBe('upstream_error')
+  })
+})
+
+describe('publicMessage', () => {
+  const arn = 'User: arn:aws:sts::123456789012:assumed-role/Role/x is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/m'
+  const error = (type: string, status: number, message = arn) => new BedrockError({ type, status, message, retryable: false })
+
+  it.each([
+    [error('AccessDeniedException', 403), 'The model service returned an error'],
+    [error('ThrottlingException', 429), 'The model service is rate limiting requests'],
+    [error('ModelTimeoutException', 408), 'The model service did not answer in time'],
+    [error('ValidationException', 400), 'The model rejected the request'],
+    [error('ValidationException', 400, 'Too many images: a request can contain at most 20 images.'), 'The model rejected the request: it has too many images'],
+    [error('ValidationException', 400, 'The provided model identifier is invalid.'), 'The model rejected the request: the model identifier is invalid or not available'],
+    [error('InternalServerException', 500), 'The model service returned an error'],
+  ])('never repeats Bedrock’s text (%#)', (failure, message) => {
+    expect(publicMessage(failure)).toBe(message)
+    expect(publicMessage(failure)).not.toMatch(/arn:|123456789012/)
   })
 })

@@ -170,6 +170,20 @@ describe('emulator answers', () => {
     }
   })
 
+  it('carry the error-message text in scripted errors and mid-stream exceptions, with the request id', async () => {
+    const { client } = inProcess()
+    const message = 'User: arn:aws:sts::123456789012:assumed-role/R/x is not authorized'
+    await expect(client.converseStream(ask(`[[emulator error=AccessDeniedException error-message=${JSON.stringify(message)}]]`))).rejects.toMatchObject({
+      type: 'AccessDeniedException',
+      message,
+      requestId: expect.any(String),
+    })
+    const { error } = await streamed(client, ask(`[[emulator tokens=3 fail-after=1 error-message=${JSON.stringify(message)}]]`))
+    expect(error).toMatchObject({ type: 'ModelStreamErrorException', message, requestId: expect.any(String) })
+    expect(parseDirectives('[[emulator error-message=word]]').directives).toEqual({ errorMessage: 'word' })
+    expect(() => parseDirectives('[[emulator error-message=]]')).toThrow()
+  })
+
   it('fail only the first `times` requests with the same text', async () => {
     const { client } = inProcess()
     const request = ask('[[emulator error=ServiceUnavailableException times=2]] hi')

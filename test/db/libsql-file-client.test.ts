@@ -47,6 +47,25 @@ describe('LibsqlFileClient (local SQLite for Node and Bun)', () => {
     expect((await client.execute("select flag from items where name = 'y'")).rows[0]!.flag).toBe(1234)
   })
 
+  it('reads back text holding NUL whole (the binding alone stops at the first NUL)', async () => {
+    const text = '\u0000a\u0000b\u{1F469}\u200D\u{1F467} e\u0301\u0000'
+    await client.execute({ sql: 'insert into items (name, flag) values (?, 1)', args: [text] })
+    await client.batch([{ sql: 'insert into items (name, flag) values (:name, 2)', args: { name: `${text}2` } }], 'write')
+    const rows = (await client.execute('select name, upper(name) as shout, data from items order by flag')).rows
+    expect(rows.map((row) => row.name)).toEqual([text, `${text}2`])
+    expect(Array.prototype.slice.call(rows[0]!, 0, 1)).toEqual([text])
+    expect(rows[0]!.data).toBeNull()
+    // Found again by equality, and stored as its exact UTF-8 bytes.
+    const found = await client.execute({ sql: 'select flag, hex(name) as bytes from items where name = ?', args: [text] })
+    expect(found.rows.map((row) => row.flag)).toEqual([1])
+    expect(found.rows[0]!.bytes).toBe(Buffer.from(text).toString('hex').toUpperCase())
+    const returned = await client.execute({ sql: 'update items set name = ? where flag = 2 returning name', args: [`${text}3`] })
+    expect(returned.rows[0]!.name).toBe(`${text}3`)
+    // A column declared BLOB still reads as bytes.
+    await client.execute({ sql: 'update items set data = ? where flag = 1', args: [new TextEncoder().encode('a\u0000b').buffer] })
+    expect((await client.execute('select data from items where flag = 1')).rows[0]!.data).toBeInstanceOf(Uint8Array)
+  })
+
   it('reuses one prepared statement per SQL text', async () => {
     for (let i = 0; i < 50; i++) await client.execute({ sql: 'insert into items (name) values (?)', args: [`n${i}`] })
     const count = await client.execute('select count(*) as n from items')

@@ -18,6 +18,8 @@ import { parseSse, type ParsedEvent } from '../sse'
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const BIN = join(ROOT, 'node_modules', '.bin')
 const JWT_SECRET = 's'.repeat(40)
+/** Production serves /metrics and the details of /ready only to this bearer token. */
+const METRICS_TOKEN = 'smoke-metrics-token-0123456789'
 const START_TIMEOUT_MS = 20_000
 const STOP_TIMEOUT_MS = 5_000
 
@@ -225,9 +227,11 @@ describe.each(runtimes)('$runtime entry serves the API', (target) => {
     const dir = tempDir()
     server = await startEntry(target, {
       NODE_ENV: 'production',
+      BEDROCK_EMULATOR: 'on',
       DATABASE_URL: `file:${join(dir, 'edgechat.db')}`,
       LOG_LEVEL: 'warn',
       JWT_SECRET,
+      METRICS_TOKEN,
     })
   })
 
@@ -338,7 +342,7 @@ describe.each(runtimes)('$runtime entry serves the API', (target) => {
 
   it('GET /metrics counts the generations in Prometheus text', () =>
     withOutput(server, async () => {
-      const res = await fetch(`${server.baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })
+      const res = await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` }, signal: AbortSignal.timeout(10_000) })
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
       const text = await res.text()
@@ -374,9 +378,25 @@ describe.each(runtimes)('$runtime entry serves the API', (target) => {
       expect(events.map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6])
     }))
 
+  it('refuses a WebSocket frame longer than MAX_TURN_BODY_BYTES from its header (1009)', () =>
+    withOutput(server, async () => {
+      const ws = new WebSocket(`${server.baseUrl.replace('http', 'ws')}/v1/conversations/${conversationId}/ws`, ['bearer', accessToken])
+      ws.on('error', () => undefined)
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+      await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)))))
+      // A masked text frame announcing 25 MiB + 1 bytes, then only a few: a server buffering it would wait forever.
+      const header = Buffer.alloc(14)
+      header[0] = 0x81
+      header[1] = 0x80 | 127
+      header.writeBigUInt64BE(BigInt(25 * 1024 * 1024 + 1), 2)
+      ;(ws as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.concat([header, Buffer.from('{"type"')]))
+      const code = await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the server kept the oversized frame')), 15_000))])
+      expect(code).toBe(1009)
+    }))
+
   it('GET /ready reports the database', () =>
     withOutput(server, async () => {
-      const res = await call(server, 'GET', '/ready')
+      const res = await call(server, 'GET', '/ready', { token: METRICS_TOKEN })
       expect(res.status, JSON.stringify(res.body)).toBe(200)
       expect(res.body).toMatchObject({ status: 'ok', checks: { database: { status: 'ok' } } })
     }))
@@ -413,6 +433,35 @@ describe('node entry: JWT_SECRET handling', () => {
     expect(existsSync(join(dir, 'jwt-secret'))).toBe(false)
   })
 
+  it('refuses to start in production without AWS credentials unless BEDROCK_EMULATOR=on says synthetic answers are wanted', async () => {
+    const dir = tempDir()
+    const env = { NODE_ENV: 'production', DATABASE_URL: `file:${join(dir, 'edgechat.db')}`, LOG_LEVEL: 'warn', JWT_SECRET }
+    const server = spawnEntry(node, env, await freePort())
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), START_TIMEOUT_MS).unref())
+    expect(await Promise.race([server.closed, timeout]), `still running after ${START_TIMEOUT_MS} ms\n${server.output()}`).not.toBe('timeout')
+    expect(server.exitCode, server.output()).toBe(1)
+    expect(server.stderr).toContain('BEDROCK_EMULATOR')
+    expect(server.stderr).not.toContain('BEDROCK EMULATOR: no AWS credentials') // refused before the banner
+
+    const wanted = await startEntry(node, { ...env, BEDROCK_EMULATOR: 'on' })
+    expect(wanted.stderr).toContain('BEDROCK EMULATOR')
+  })
+
+  it('listens on HOST only', async () => {
+    const dir = tempDir()
+    const port = await freePort()
+    const server = spawnEntry(node, { NODE_ENV: 'development', HOST: '127.0.0.2', DATABASE_URL: `file:${join(dir, 'edgechat.db')}`, LOG_LEVEL: 'info' }, port)
+    const health = (host: string) => fetch(`http://${host}:${port}/health`, { signal: AbortSignal.timeout(2_000) }).then((res) => res.status, (error: unknown) => String(error))
+    const deadline = Date.now() + START_TIMEOUT_MS
+    while ((await health('127.0.0.2')) !== 200) {
+      expect(server.running, server.output()).toBe(true)
+      expect(Date.now() < deadline, server.output()).toBe(true)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(await health('127.0.0.1')).toMatch(/fetch failed/)
+    expect(server.stdout).toContain(`EdgeChat listening on http://127.0.0.2:${port}`)
+  })
+
   it('in development generates jwt-secret beside the database, and a restart accepts old tokens', async () => {
     const dir = tempDir()
     const env = { NODE_ENV: 'development', DATABASE_URL: `file:${join(dir, 'edgechat.db')}`, LOG_LEVEL: 'warn' }
@@ -429,6 +478,9 @@ describe('node entry: JWT_SECRET handling', () => {
     const secret = readFileSync(secretFile, 'utf8').trim()
     expect(secret.length).toBeGreaterThanOrEqual(32)
     expect(statSync(secretFile).mode & 0o077, 'jwt-secret must not be readable by group or others').toBe(0)
+    for (const file of ['edgechat.db', 'edgechat.db-wal', 'edgechat.db-shm']) {
+      expect(statSync(join(dir, file)).mode & 0o777, `${file} holds password hashes and chats: owner only`).toBe(0o600)
+    }
     await first.stop()
     expect(first.running).toBe(false)
 
@@ -454,7 +506,16 @@ describe('node entry: crash recovery', () => {
 
   it('after SIGKILL mid-turn, a restart on the same database finalizes the turn with its checkpointed text', async () => {
     const dir = tempDir()
-    const env = { NODE_ENV: 'production', DATABASE_URL: `file:${join(dir, 'edgechat.db')}`, LOG_LEVEL: 'warn', JWT_SECRET }
+    // The restart only finalizes the killed server's turn once that server's heartbeat is stale (it might be another
+    // live process on the same database): a 1 s stale window is over before the restarted server is up.
+    const env = {
+      NODE_ENV: 'production',
+      BEDROCK_EMULATOR: 'on',
+      DATABASE_URL: `file:${join(dir, 'edgechat.db')}`,
+      LOG_LEVEL: 'warn',
+      JWT_SECRET,
+      STREAM_STALE_SECONDS: '1',
+    }
     const first = await startEntry(node, env)
 
     const { token, conversationId, generationId, userMessageId, assistantMessageId, checkpointed, received } = await withOutput(first, async () => {

@@ -37,10 +37,10 @@ export async function collect(events: AsyncIterable<SequencedEvent[]> | null): P
   return all
 }
 
-export async function until(check: () => Promise<boolean>, ms = 5_000) {
+export async function until(check: () => Promise<boolean>, ms = 5_000, what = 'condition') {
   const deadline = Date.now() + ms
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
+    if (Date.now() > deadline) throw new Error(`${what} not reached in time`)
     await sleep(10)
   }
 }

@@ -305,7 +305,7 @@ describe('workers: conversations list, export, metrics', () => {
       const line = text.split('\n').find((l) => l.startsWith('edgechat_generations_total{') && l.includes(`model="${MODEL}"`) && l.includes('outcome="completed"'))
       return line ? Number(line.split(' ').at(-1)) : 0
     }
-    const before = await call('GET', '/metrics')
+    const before = await call('GET', '/metrics', { token: env.METRICS_TOKEN })
     expect(before.status, before.text).toBe(200)
     expect(before.headers.get('content-type')).toMatch(/^text\/plain/)
     expect(before.text).toContain('# TYPE edgechat_generations_total counter')
@@ -314,7 +314,7 @@ describe('workers: conversations list, export, metrics', () => {
     const conv = await conversation(user)
     const done = await call('POST', `/v1/conversations/${conv.id}/messages`, { token: user.accessToken, json: { content: 'Count me [[emulator tokens=2]]', stream: false } })
     expect(done.status, done.text).toBe(201)
-    const after = await call('GET', '/metrics')
+    const after = await call('GET', '/metrics', { token: env.METRICS_TOKEN })
     expect(completed(after.text)).toBe(completed(before.text) + 1)
   })
 })

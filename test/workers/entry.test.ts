@@ -37,6 +37,14 @@ describe('workers: entry configuration', () => {
     expect(again.headers.get('x-request-id')).not.toBe(reply.headers.get('x-request-id'))
   })
 
+  it('production without AWS secrets fails closed unless BEDROCK_EMULATOR=on asks for synthetic answers', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const reply = await fetchWith(envWith({ BEDROCK_EMULATOR: 'auto' }), '/health')
+    expect(expectProblem(reply, 500, 'internal').detail).toContain('BEDROCK_EMULATOR')
+    vi.spyOn(console, 'warn').mockImplementation(() => {})
+    expect((await fetchWith(envWith({ BEDROCK_EMULATOR: 'on' }), '/health')).status).toBe(200)
+  })
+
   it('an invalid variable is named too', async () => {
     vi.spyOn(console, 'error').mockImplementation(() => {})
     const reply = await fetchWith(envWith({ ACCESS_TOKEN_TTL: 'soon' }), '/health')
@@ -72,7 +80,7 @@ describe('workers: entry configuration', () => {
       return Response.json({ baton: null, base_url: null, results })
     })
     const remoteEnv = envWith({ DATABASE_URL: 'libsql://edgechat-test.turso.example', DATABASE_AUTH_TOKEN: 'turso-token' }, ['DB'])
-    const ready = await fetchWith(remoteEnv, '/ready')
+    const ready = await fetchWith(remoteEnv, '/ready', { headers: { authorization: `Bearer ${env.METRICS_TOKEN}` } })
     expect(ready.status, ready.text).toBe(200)
     expect(ready.body.checks.database.status).toBe('ok')
     expect(seen).toEqual([{ url: 'https://edgechat-test.turso.example/v2/pipeline', authorization: 'Bearer turso-token', sql: ['select 1'] }])

@@ -8,6 +8,7 @@ declare namespace Cloudflare {
     NODE_ENV: string
     JWT_SECRET: string
     LOG_LEVEL: string
+    METRICS_TOKEN: string
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[]
   }
   interface GlobalProps {

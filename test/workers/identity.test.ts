@@ -12,9 +12,10 @@ describe('workers: health and errors', () => {
   })
 
   it('GET /ready reaches D1', async () => {
-    const reply = await call('GET', '/ready')
+    const reply = await call('GET', '/ready', { token: env.METRICS_TOKEN })
     expect(reply.status, reply.text).toBe(200)
     expect(reply.body.checks.database.status).toBe('ok')
+    expect((await call('GET', '/ready')).body).toEqual({ status: 'ok' })
   })
 
   it('an unknown route is a 404 problem (under /v1 only once authenticated)', async () => {
@@ -125,7 +126,7 @@ describe('workers: registration and login', () => {
 })
 
 describe('workers: tokens', () => {
-  it('refresh rotates; reusing the old token is 401 and revokes the whole family', async () => {
+  it('refresh rotates; reusing the old token within the grace window gives the same pair, after it 401 and revokes the whole family', async () => {
     const { refreshToken: first } = await register('refresh')
     const rotated = await call('POST', '/v1/auth/refresh', { json: { refreshToken: first } })
     expect(rotated.status, rotated.text).toBe(200)
@@ -135,6 +136,10 @@ describe('workers: tokens', () => {
     const me = await call('GET', '/v1/me', { token: rotated.body.accessToken })
     expect(me.status).toBe(200)
 
+    const again = await call('POST', '/v1/auth/refresh', { json: { refreshToken: first } })
+    expect(again.body, again.text).toEqual(rotated.body)
+    // Move the rotation out of the grace window (REFRESH_REUSE_GRACE_SECONDS, 10 by default).
+    await env.DB.prepare('UPDATE refresh_tokens SET rotated_at = rotated_at - 11000 WHERE token_hash = ?').bind(await sha256Hex(first)).run()
     expectProblem(await call('POST', '/v1/auth/refresh', { json: { refreshToken: first } }), 401, 'unauthorized')
     // The reuse revoked the family: the newest token is dead too.
     expectProblem(await call('POST', '/v1/auth/refresh', { json: { refreshToken: second } }), 401, 'unauthorized')
@@ -191,20 +196,40 @@ describe('workers: API keys', () => {
   })
 })
 
+describe('workers: API key scopes', () => {
+  it('a key cannot mint keys; a read key reads but cannot chat', async () => {
+    const { accessToken } = await register('scopes')
+    const created = await call('POST', '/v1/api-keys', { token: accessToken, json: { name: 'reader', scopes: ['read'] } })
+    expect(created.status, created.text).toBe(201)
+    expect(created.body.scopes).toEqual(['read'])
+    const key: string = created.body.key
+    expectProblem(await call('POST', '/v1/api-keys', { token: key, json: { name: 'child' } }), 403, 'forbidden')
+    expect((await call('GET', '/v1/conversations', { token: key })).status).toBe(200)
+    expectProblem(await call('POST', '/v1/conversations', { token: key, json: {} }), 403, 'forbidden')
+    const stored = await env.DB.prepare('SELECT scopes FROM api_keys WHERE id = ?').bind(created.body.id).first<{ scopes: string }>()
+    expect(JSON.parse(stored!.scopes)).toEqual(['read'])
+  })
+})
+
 describe('workers: workspaces', () => {
-  it('create a workspace, add a second user by email; they see it in /v1/me', async () => {
+  it('create a workspace, invite a second user by email; once they accept they see it in /v1/me', async () => {
     const owner = await register('owner')
     const member = await register('member')
     const created = await call('POST', '/v1/workspaces', { token: owner.accessToken, json: { name: 'Team Edge' } })
     expect(created.status, created.text).toBe(201)
     expect(created.body).toMatchObject({ id: expect.stringMatching(/^ws_/), name: 'Team Edge', role: 'owner' })
 
-    const added = await call('POST', `/v1/workspaces/${created.body.id}/members`, {
+    const invited = await call('POST', `/v1/workspaces/${created.body.id}/members`, {
       token: owner.accessToken,
       json: { email: member.email.toUpperCase() },
     })
-    expect(added.status, added.text).toBe(201)
-    expect(added.body).toMatchObject({ userId: member.userId, role: 'member' })
+    expect(invited.status, invited.text).toBe(202)
+    expect(invited.body).toMatchObject({ id: expect.stringMatching(/^inv_/), email: member.email.toLowerCase(), role: 'member' })
+    const pending = await call('GET', '/v1/me/invitations', { token: member.accessToken })
+    expect(pending.body.data.map((i: { id: string }) => i.id)).toEqual([invited.body.id])
+    const accepted = await call('POST', `/v1/me/invitations/${invited.body.id}/accept`, { token: member.accessToken })
+    expect(accepted.status, accepted.text).toBe(200)
+    expect(accepted.body).toMatchObject({ id: created.body.id, role: 'member' })
 
     const me = await call('GET', '/v1/me', { token: member.accessToken })
     expect(me.status).toBe(200)

@@ -79,7 +79,7 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
       const seen = scriptedErrorsSeen.get(text) ?? 0
       if (directives.times === undefined || seen < directives.times) {
         scriptedErrorsSeen.set(text, seen + 1)
-        return errorResponse(directives.error, `Emulated ${directives.error}.`, status)
+        return errorResponse(directives.error, directives.errorMessage ?? `Emulated ${directives.error}.`, status)
       }
     }
 
@@ -96,7 +96,7 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
     if (pacing > 0) await sleep(pacing)
     if (answer.failure) {
       const type = answer.failure.exceptionType === 'modelStreamErrorException' ? 'ModelErrorException' : pascal(answer.failure.exceptionType)
-      return errorResponse(type, 'Emulated model failure.', statusByErrorType[type] ?? 424)
+      return errorResponse(type, answer.failure.message ?? 'Emulated model failure.', statusByErrorType[type] ?? 424)
     }
     return Response.json(
       {
@@ -186,7 +186,7 @@ function streamSteps(answer: ScriptedAnswer, usage: Usage, elapsedMs: () => numb
     delta(index, { text: answer.textDeltas[i] })
   }
   if (answer.failure) {
-    steps.push({ delayMs: 0, frame: exceptionFrame(answer.failure.exceptionType) })
+    steps.push({ delayMs: 0, frame: exceptionFrame(answer.failure.exceptionType, answer.failure.message) })
     return steps
   }
   if (answer.textDeltas.length > 0) event('contentBlockStop', { contentBlockIndex: index++ })
@@ -221,8 +221,8 @@ function eventFrame(type: string, payload: Json, sequence: number): Uint8Array {
   return encodeMessage(headers, JSON.stringify({ ...payload, p: PADDING.slice(0, 1 + ((sequence * 11) % PADDING.length)) }))
 }
 
-function exceptionFrame(exceptionType: string): Uint8Array {
-  const payload: Json = { message: 'Emulated mid-stream failure.' }
+function exceptionFrame(exceptionType: string, message = 'Emulated mid-stream failure.'): Uint8Array {
+  const payload: Json = { message }
   if (exceptionType === 'modelStreamErrorException') Object.assign(payload, { originalStatusCode: 500, originalMessage: 'Emulated model error.' })
   return encodeMessage({ ':exception-type': exceptionType, ':content-type': 'application/json', ':message-type': 'exception' }, JSON.stringify(payload))
 }

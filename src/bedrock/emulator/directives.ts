@@ -15,6 +15,8 @@ export interface Directives {
   /** Mid-stream exception after N text deltas, of type `failWith` (default modelStreamErrorException). */
   failAfter?: number
   failWith?: string
+  /** The message of the scripted error or exception (a bare word or a JSON string), e.g. one naming an ARN. */
+  errorMessage?: string
   tool?: { name: string; input: unknown }
   reasoning?: boolean
 }
@@ -85,6 +87,15 @@ function apply(directives: Settings, key: string, value: string | undefined): vo
     case 'fail-with':
       directives.failWith = word(key, value)
       return
+    case 'error-message': {
+      const text = word(key, value)
+      try {
+        directives.errorMessage = text.startsWith('"') ? (JSON.parse(text) as string) : text
+      } catch {
+        throw new DirectiveError(`error-message= must be a word or a JSON string: ${text}`)
+      }
+      return
+    }
     case 'tool':
       directives.toolName = word(key, value)
       return

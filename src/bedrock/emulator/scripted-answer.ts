@@ -7,7 +7,7 @@ export interface ScriptedAnswer {
   textDeltas: string[]
   tool?: { toolUseId: string; name: string; input: unknown; inputChunks: string[] }
   /** Mid-stream exception (camelCase wire type) raised after this many text deltas. */
-  failure?: { afterTextDeltas: number; exceptionType: string }
+  failure?: { afterTextDeltas: number; exceptionType: string; message?: string }
   stopReason: StopReason
   outputTokens: number
   ttftMs: number
@@ -51,7 +51,11 @@ export function scriptAnswer(text: string, prompt: string, directives: Directive
   }
   if (directives.failAfter !== undefined) {
     const type = directives.failWith ?? 'modelStreamErrorException'
-    answer.failure = { afterTextDeltas: Math.min(directives.failAfter, textDeltas.length), exceptionType: type.charAt(0).toLowerCase() + type.slice(1) }
+    answer.failure = {
+      afterTextDeltas: Math.min(directives.failAfter, textDeltas.length),
+      exceptionType: type.charAt(0).toLowerCase() + type.slice(1),
+      ...(directives.errorMessage ? { message: directives.errorMessage } : {}),
+    }
   }
   return answer
 }

@@ -12,31 +12,20 @@ export async function findApiKeyByHash(db: Database, keyHash: string): Promise<A
   return db.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).get()
 }
 
-/** `scope` limits the result to keys of one workspace (a scoped key sees only its siblings). */
-export async function listApiKeys(
-  db: Database,
-  userId: string,
-  page: { after: string | null; limit: number; scope: string | null },
-): Promise<ApiKeyRow[]> {
+export async function listApiKeys(db: Database, userId: string, page: { after: string | null; limit: number }): Promise<ApiKeyRow[]> {
   return db
     .select()
     .from(apiKeys)
-    .where(
-      and(
-        eq(apiKeys.userId, userId),
-        page.scope ? eq(apiKeys.workspaceId, page.scope) : undefined,
-        page.after ? gt(apiKeys.id, page.after) : undefined,
-      ),
-    )
+    .where(and(eq(apiKeys.userId, userId), page.after ? gt(apiKeys.id, page.after) : undefined))
     .orderBy(asc(apiKeys.id))
     .limit(page.limit + 1)
     .all()
 }
 
-export async function deleteApiKey(db: Database, userId: string, id: string, scope: string | null): Promise<boolean> {
+export async function deleteApiKey(db: Database, userId: string, id: string): Promise<boolean> {
   const rows = await db
     .delete(apiKeys)
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, userId), scope ? eq(apiKeys.workspaceId, scope) : undefined))
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, userId)))
     .returning({ id: apiKeys.id })
   return rows.length === 1
 }

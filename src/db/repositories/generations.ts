@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm'
+import { and, eq, gte, inArray, isNotNull, isNull, lt, ne, sql } from 'drizzle-orm'
 import type { Database } from '../database'
 import { placeholder, prepared, rowPlaceholders, runPreparedBatch } from '../prepared'
 import { conversations, generations, messages } from '../schema'
@@ -12,12 +12,21 @@ export async function findGeneration(db: Database, id: string): Promise<Generati
 
 /**
  * Starts a turn in one batch: claims the conversation (one active generation at a time, and a title from the first
- * message when it has none), then inserts the generation, the user message and the streaming assistant placeholder.
- * False, with nothing written, when another generation holds the conversation.
+ * message when it has none, `addedBytes` on its stored size as long as that stays within `maxBytes`), then inserts the
+ * generation, the user message and the streaming assistant placeholder.
+ * False, with nothing written, when another generation holds the conversation or the turn would make it too big.
  */
 export async function insertTurn(
   db: Database,
-  turn: { userMessage: MessageRow; assistantMessage: MessageRow; generation: GenerationRow; titleIfUntitled: string | null },
+  turn: {
+    /** Null when the turn answers a user message already stored (an Idempotency-Key retry of a failed turn). */
+    userMessage: MessageRow | null
+    assistantMessage: MessageRow
+    generation: GenerationRow
+    titleIfUntitled: string | null
+    addedBytes: number
+    maxBytes: number
+  },
 ): Promise<boolean> {
   const claim = prepared(db, 'insertTurn.claim', () =>
     db
@@ -26,8 +35,15 @@ export async function insertTurn(
         activeGenerationId: placeholder('id'),
         updatedAt: placeholder('startedAt'),
         title: sql`coalesce(${conversations.title}, ${sql.placeholder('title')})`,
+        storedBytes: sql`${conversations.storedBytes} + ${sql.placeholder('addedBytes')}`,
       })
-      .where(and(eq(conversations.id, sql.placeholder('conversationId')), isNull(conversations.activeGenerationId)))
+      .where(
+        and(
+          eq(conversations.id, sql.placeholder('conversationId')),
+          isNull(conversations.activeGenerationId),
+          sql`${conversations.storedBytes} + ${sql.placeholder('addedBytes')} <= ${sql.placeholder('maxBytes')}`,
+        ),
+      )
       .prepare(),
   )
   // The claimed conversation's id, or NULL when the claim above found it busy: NOT NULL then aborts the batch.
@@ -44,9 +60,19 @@ export async function insertTurn(
   const { generation } = turn
   try {
     await runPreparedBatch(db, [
-      { statement: claim, values: { id: generation.id, conversationId: generation.conversationId, startedAt: generation.startedAt, title: turn.titleIfUntitled } },
+      {
+        statement: claim,
+        values: {
+          id: generation.id,
+          conversationId: generation.conversationId,
+          startedAt: generation.startedAt,
+          title: turn.titleIfUntitled,
+          addedBytes: turn.addedBytes,
+          maxBytes: turn.maxBytes,
+        },
+      },
       { statement: insertGeneration, values: generation },
-      { statement: insertMessage, values: turn.userMessage },
+      ...(turn.userMessage ? [{ statement: insertMessage, values: turn.userMessage }] : []),
       { statement: insertMessage, values: turn.assistantMessage },
     ])
     return true
@@ -67,6 +93,8 @@ export interface Finalization {
   stopReason: string | null
   latencyMs: number | null
   errorCode: string | null
+  /** What the final parts add to the conversation's stored size (the placeholder's `[]` already counted). */
+  addedBytes: number
   now: Date
 }
 
@@ -103,7 +131,7 @@ export async function finalizeGeneration(db: Database, f: Finalization): Promise
   const freeConversation = prepared(db, 'finalize.conversation', () =>
     db
       .update(conversations)
-      .set({ activeGenerationId: null, updatedAt: placeholder('now') })
+      .set({ activeGenerationId: null, updatedAt: placeholder('now'), storedBytes: sql`${conversations.storedBytes} + ${sql.placeholder('addedBytes')}` })
       .where(and(eq(conversations.id, sql.placeholder('conversationId')), eq(conversations.activeGenerationId, sql.placeholder('generationId'))))
       .prepare(),
   )
@@ -148,7 +176,11 @@ export async function sweepOrphanedGenerations(db: Database, now: Date, ids?: st
         .where(and(eq(generations.id, orphan.id), eq(generations.status, 'running'))),
       db
         .update(conversations)
-        .set({ activeGenerationId: null })
+        .set({
+          activeGenerationId: null,
+          // The checkpointed answer now counts, like a finalized one (its placeholder `[]` was counted at the start).
+          storedBytes: sql`${conversations.storedBytes} + coalesce((select octet_length(${messages.parts}) - 2 from ${messages} where ${messages.id} = ${orphan.assistantMessageId}), 0)`,
+        })
         .where(and(eq(conversations.id, orphan.conversationId), eq(conversations.activeGenerationId, orphan.id))),
     ])
   }
@@ -165,6 +197,11 @@ export async function findByIdempotencyKey(db: Database, userId: string, key: st
 }
 
 /** Frees a key whose retention ended, so it can name a new turn. */
+/** Frees the key of a finished turn, so a retry with it runs again. */
+export async function releaseIdempotencyKey(db: Database, generationId: string): Promise<void> {
+  await db.update(generations).set({ idempotencyKey: null }).where(and(eq(generations.id, generationId), ne(generations.status, 'running')))
+}
+
 export async function releaseExpiredIdempotencyKey(db: Database, userId: string, key: string, before: Date): Promise<void> {
   await db
     .update(generations)

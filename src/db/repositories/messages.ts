@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
 import type { Database } from '../database'
 import { prepared } from '../prepared'
-import { messages } from '../schema'
+import { messageFeedback, messages } from '../schema'
 
 export type MessageRow = typeof messages.$inferSelect
 
@@ -26,23 +26,103 @@ export async function allMessages(db: Database, conversationId: string): Promise
   return statement.all({ conversationId })
 }
 
-/** What a turn needs of the messages before it: the tree (id, parentId) and what goes to the model. */
+/**
+ * What a turn needs of the messages before it. Images and documents come without their bytes: `{type, format, name?,
+ * bytes}` (see MediaStub) until the model request is built (messageParts).
+ */
 export type HistoryMessage = Pick<MessageRow, 'id' | 'parentId' | 'role' | 'parts' | 'status'>
 
-export async function conversationHistory(db: Database, conversationId: string): Promise<HistoryMessage[]> {
-  const statement = prepared(db, 'conversationHistory', () =>
-    db
-      .select({ id: messages.id, parentId: messages.parentId, role: messages.role, parts: messages.parts, status: messages.status })
-      .from(messages)
-      .where(eq(messages.conversationId, sql.placeholder('conversationId')))
-      .orderBy(asc(messages.id))
-      .prepare(),
-  )
-  return statement.all({ conversationId })
+/** An image or document part as the history query returns it: its decoded size instead of its data. */
+export interface MediaStub {
+  type: 'image' | 'document'
+  format: string
+  name?: string
+  bytes: number
 }
 
-export async function setFeedback(db: Database, id: string, feedback: { rating: 'up' | 'down' | null; comment: string | null }): Promise<void> {
-  await db.update(messages).set({ feedbackRating: feedback.rating, feedbackComment: feedback.comment }).where(eq(messages.id, id))
+/**
+ * The chain from `leafId` (default: the conversation's latest message) up to the root, oldest first, with media
+ * bytes left in the database. Empty when `leafId` is not a message of this conversation.
+ */
+export async function conversationChain(db: Database, conversationId: string, leafId: string | null): Promise<HistoryMessage[]> {
+  const rows = await db.all<{ id: string; parent_id: string | null; role: 'user' | 'assistant'; status: MessageRow['status']; parts: string }>(sql`
+    with recursive chain(id, parent_id, depth) as (
+      select id, parent_id, 0 from messages
+      where conversation_id = ${conversationId}
+        and id = coalesce(${leafId}, (select id from messages where conversation_id = ${conversationId} order by id desc limit 1))
+      union all
+      select m.id, m.parent_id, chain.depth + 1 from messages m join chain on m.id = chain.parent_id
+      where m.conversation_id = ${conversationId} and chain.depth < 1000000
+    )
+    select m.id, m.parent_id, m.role, m.status,
+      (select json_group_array(
+          case when json_extract(p.value, '$.type') in ('image', 'document')
+            then json_set(json_remove(p.value, '$.data'), '$.bytes', length(json_extract(p.value, '$.data')) * 3 / 4)
+            else json(p.value) end)
+        from json_each(m.parts) p) as parts
+    from chain join messages m on m.id = chain.id
+    order by chain.depth desc`)
+  return rows.map((row) => ({ id: row.id, parentId: row.parent_id, role: row.role, status: row.status, parts: JSON.parse(row.parts) as unknown[] }))
+}
+
+/** The stored parts of these messages, media bytes included, by id. */
+export async function messageParts(db: Database, ids: readonly string[]): Promise<Map<string, unknown[]>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db.select({ id: messages.id, parts: messages.parts }).from(messages).where(inArray(messages.id, [...ids])).all()
+  return new Map(rows.map((row) => [row.id, row.parts]))
+}
+
+/** What `parts` adds to a conversation's stored size: the UTF-8 bytes of their JSON, as the messages table holds it. */
+export function partsBytes(parts: readonly unknown[]): number {
+  const json = JSON.stringify(parts)
+  // eslint-disable-next-line no-control-regex
+  return /[^\u0000-\u007f]/.test(json) ? new TextEncoder().encode(json).byteLength : json.length
+}
+
+export type Rating = 'up' | 'down'
+
+/** What a reader sees of a message's feedback: their own rating, and everyone's counts. */
+export interface FeedbackView {
+  own: { rating: Rating; comment: string | null } | null
+  up: number
+  down: number
+}
+
+export const NO_FEEDBACK: FeedbackView = { own: null, up: 0, down: 0 }
+
+/** The caller's rating (or none) of one message; one per user per message. */
+export async function setFeedback(db: Database, messageId: string, userId: string, feedback: { rating: Rating; comment: string | null } | null, now: Date): Promise<void> {
+  if (!feedback) {
+    await db.delete(messageFeedback).where(and(eq(messageFeedback.messageId, messageId), eq(messageFeedback.userId, userId)))
+    return
+  }
+  await db
+    .insert(messageFeedback)
+    .values({ messageId, userId, ...feedback, createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({ target: [messageFeedback.messageId, messageFeedback.userId], set: { ...feedback, updatedAt: now } })
+}
+
+/** Feedback of these messages as `userId` sees it, in one query; messages nobody rated are absent. */
+export async function feedbackFor(db: Database, messageIds: readonly string[], userId: string): Promise<Map<string, FeedbackView>> {
+  const views = new Map<string, FeedbackView>()
+  if (messageIds.length === 0) return views
+  const mine = sql`${messageFeedback.userId} = ${userId}`
+  const rows = await db
+    .select({
+      messageId: messageFeedback.messageId,
+      up: sql<number>`sum(${messageFeedback.rating} = 'up')`,
+      down: sql<number>`sum(${messageFeedback.rating} = 'down')`,
+      rating: sql<Rating | null>`max(case when ${mine} then ${messageFeedback.rating} end)`,
+      comment: sql<string | null>`max(case when ${mine} then ${messageFeedback.comment} end)`,
+    })
+    .from(messageFeedback)
+    .where(inArray(messageFeedback.messageId, [...messageIds]))
+    .groupBy(messageFeedback.messageId)
+    .all()
+  for (const row of rows) {
+    views.set(row.messageId, { own: row.rating ? { rating: row.rating, comment: row.comment } : null, up: Number(row.up), down: Number(row.down) })
+  }
+  return views
 }
 
 /** Saves partial output of a running generation; never overwrites a finalized message. */

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, gt, inArray } from 'drizzle-orm'
 import type { Database } from '../database'
-import { apiKeys, conversations, generations, memberships, messages, users, workspaces, type Role } from '../schema'
+import { apiKeys, conversations, generations, invitations, memberships, messages, users, workspaces, type Role } from '../schema'
 
 export type WorkspaceRow = typeof workspaces.$inferSelect
 export type WorkspaceWithRole = WorkspaceRow & { role: Role }
@@ -66,6 +66,7 @@ export async function deleteWorkspace(db: Database, id: string): Promise<void> {
     db.delete(generations).where(inArray(generations.conversationId, conversationIds)),
     db.delete(conversations).where(eq(conversations.workspaceId, id)),
     db.delete(apiKeys).where(eq(apiKeys.workspaceId, id)),
+    db.delete(invitations).where(eq(invitations.workspaceId, id)),
     db.delete(memberships).where(eq(memberships.workspaceId, id)),
     db.delete(workspaces).where(eq(workspaces.id, id)),
   ])
@@ -91,13 +92,13 @@ export async function findMember(db: Database, workspaceId: string, userId: stri
     .get()
 }
 
-export async function addMember(db: Database, input: { workspaceId: string; userId: string; role: Role; now: Date }): Promise<boolean> {
-  const rows = await db
-    .insert(memberships)
-    .values({ workspaceId: input.workspaceId, userId: input.userId, role: input.role, createdAt: input.now })
-    .onConflictDoNothing()
-    .returning({ userId: memberships.userId })
-  return rows.length === 1
+export async function findMemberByEmail(db: Database, workspaceId: string, email: string): Promise<MemberRow | undefined> {
+  return db
+    .select({ userId: users.id, email: users.email, name: users.name, role: memberships.role, createdAt: memberships.createdAt })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(users.email, email)))
+    .get()
 }
 
 export async function setMemberRole(db: Database, workspaceId: string, userId: string, role: Role): Promise<void> {

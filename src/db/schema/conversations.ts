@@ -20,6 +20,8 @@ export const conversations = sqliteTable(
     archived: integer('archived', { mode: 'boolean' }).notNull().default(false),
     activeGenerationId: text('active_generation_id'),
     metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>(),
+    /** UTF-8 bytes of its messages' stored parts, kept by the writes of a turn (MAX_CONVERSATION_BYTES caps it). */
+    storedBytes: integer('stored_bytes').notNull().default(0),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },

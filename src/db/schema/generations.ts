@@ -23,6 +23,8 @@ export const generations = sqliteTable(
     errorCode: text('error_code'),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
     finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    /** The stream owner (stream_owners) whose process runs it, with the memory hub; null elsewhere. */
+    ownerId: text('owner_id'),
   },
   (table) => [
     index('generations_conversation_idx').on(table.conversationId),

@@ -1,4 +1,4 @@
-import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core'
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 import { conversations } from './conversations'
 
 export const messages = sqliteTable(
@@ -18,10 +18,30 @@ export const messages = sqliteTable(
     outputTokens: integer('output_tokens'),
     stopReason: text('stop_reason'),
     latencyMs: integer('latency_ms'),
-    feedbackRating: text('feedback_rating', { enum: ['up', 'down'] }),
-    feedbackComment: text('feedback_comment'),
+    /** Who sent the turn this message belongs to (user and assistant message alike); null for rows older than authorship. */
+    userId: text('user_id'),
+    /** The API key the turn was sent with, if any. */
+    apiKeyId: text('api_key_id'),
+    /** MessageMetadata as JSON (e.g. what of the history was left out of the model call); null when there is none. */
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>(),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },
   (table) => [index('messages_conversation_idx').on(table.conversationId, table.id)],
+)
+
+/** One rating per user per message. */
+export const messageFeedback = sqliteTable(
+  'message_feedback',
+  {
+    messageId: text('message_id')
+      .notNull()
+      .references(() => messages.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    rating: text('rating', { enum: ['up', 'down'] }).notNull(),
+    comment: text('comment'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.messageId, table.userId] })],
 )

@@ -20,3 +20,8 @@ export const logout: AppRouteHandler<typeof routes.logout> = async (c) => {
   await sessions.logout(c.var.services, c.req.valid('json').refreshToken)
   return c.body(null, 204)
 }
+
+export const logoutAll: AppRouteHandler<typeof routes.logoutAll> = async (c) => {
+  await sessions.logoutAll(c.var.services, c.var.auth.userId)
+  return c.body(null, 204)
+}

@@ -1,5 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../errors'
+import { storedName } from '../../lib/text'
+import { access } from '../../middleware/scopes'
 import { EmailSchema, TokenPairSchema, UserSchema, WorkspaceSchema, jsonBody, jsonContent } from '../../schemas'
 
 const tags = ['Auth']
@@ -14,7 +16,7 @@ export const register = createRoute({
     z.object({
       email: EmailSchema,
       password: z.string().min(8).max(1024),
-      name: z.string().trim().min(1).max(200).optional(),
+      name: storedName(200).optional(),
     }),
   ),
   responses: {
@@ -40,7 +42,8 @@ export const refresh = createRoute({
   path: '/v1/auth/refresh',
   tags,
   summary: 'Rotate a refresh token for a new token pair',
-  description: 'Refresh tokens are single-use. Presenting one that was already rotated revokes its whole family.',
+  description:
+    'Refresh tokens rotate. A rotated token presented again within REFRESH_REUSE_GRACE_SECONDS (default 10) of its rotation returns the same new pair (parallel tabs, retries); after that, presenting it revokes its whole family.',
   request: jsonBody(RefreshBody),
   responses: { 200: jsonContent(TokenPairSchema, 'New token pair'), ...errorResponses(400, 401, 413, 415) },
 })
@@ -52,4 +55,14 @@ export const logout = createRoute({
   summary: 'Revoke a refresh token and its family',
   request: jsonBody(RefreshBody),
   responses: { 204: { description: 'Signed out' }, ...errorResponses(400, 413, 415) },
+})
+
+export const logoutAll = createRoute({
+  method: 'post',
+  path: '/v1/auth/logout-all',
+  tags,
+  summary: "End every session of the caller: all refresh tokens are revoked and every access token stops working",
+  description: 'Needs a user token (JWT), not an API key. API keys are not affected: revoke them with DELETE /v1/api-keys/{id}.',
+  ...access('user', 'Signing out needs a user token, not an API key'),
+  responses: { 204: { description: 'Every session ended' }, ...errorResponses(401, 403) },
 })

@@ -1,9 +1,10 @@
 import { z } from '@hono/zod-openapi'
 import * as repo from '../../db/repositories/conversations'
-import { allMessages, findMessage, listMessages as listMessageRows } from '../../db/repositories/messages'
+import { feedbackFor, findMessage, listMessages as listMessageRows } from '../../db/repositories/messages'
 import { AppError, errorStatus, notFound, problemResponse, type ErrorCode } from '../../errors'
 import { decodeCursor, toPage } from '../../lib/pagination'
-import { conversationMarkdown, renderConversation, renderMessage } from '../../chat/render'
+import { renderConversation, renderMessage } from '../../chat/render'
+import { jsonExport, markdownExport } from './export-stream'
 import { storedGenerationEvents } from '../../chat/stored-events'
 import { conversationAccess, requireManage } from '../../services/conversation-access'
 import { resolveModel, startTurn } from '../../services/turns'
@@ -35,6 +36,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     archived: false,
     activeGenerationId: null,
     metadata: body.metadata ?? {},
+    storedBytes: 0,
     createdAt: now,
     updatedAt: now,
   }
@@ -105,7 +107,8 @@ export const listMessages: AppRouteHandler<typeof routes.listMessages> = async (
   const { conversation } = await conversationAccess(services, c.var.auth, c.req.valid('param').id)
   const { limit, cursor } = c.req.valid('query')
   const rows = await listMessageRows(services.db, conversation.id, { after: decodeCursor(cursor, z.string()), limit })
-  return c.json(toPage(rows, limit, renderMessage, (row) => row.id), 200)
+  const feedback = await feedbackFor(services.db, rows.slice(0, limit).map((row) => row.id), c.var.auth.userId)
+  return c.json(toPage(rows, limit, (row) => renderMessage(row, feedback.get(row.id)), (row) => row.id), 200)
 }
 
 export const sendTurn: AppRouteHandler<typeof routes.sendTurn> = async (c) => {
@@ -114,7 +117,8 @@ export const sendTurn: AppRouteHandler<typeof routes.sendTurn> = async (c) => {
   const { 'idempotency-key': idempotencyKey } = c.req.valid('header')
   const turn = await startTurn(services, c.var.auth, c.req.valid('param').id, { ...body, idempotencyKey })
   const generationId = turn.generation.id
-  if (!turn.replayed) keepRunning(c, services.hub.running(generationId))
+  if (turn.replayed) c.header('Idempotent-Replayed', 'true')
+  else keepRunning(c, services.hub.running(generationId))
   const events =
     (await services.hub.subscribe(generationId, 0)) ??
     (turn.replayed && turn.generation.status !== 'running' ? storedGenerationEvents(turn.generation, turn.assistantMessage) : null)
@@ -146,13 +150,12 @@ export const sendTurn: AppRouteHandler<typeof routes.sendTurn> = async (c) => {
 export const exportConversation: AppRouteHandler<typeof routes.exportConversation> = async (c) => {
   const services = c.var.services
   const { conversation } = await conversationAccess(services, c.var.auth, c.req.valid('param').id)
-  const messages = await allMessages(services.db, conversation.id)
-  const filename = `${conversation.id}.${c.req.valid('query').format === 'markdown' ? 'md' : 'json'}`
-  c.header('Content-Disposition', `attachment; filename="${filename}"`)
-  if (c.req.valid('query').format === 'markdown') {
-    return c.body(conversationMarkdown(conversation, messages), 200, { 'Content-Type': 'text/markdown; charset=utf-8' }) as never
-  }
-  return c.json({ conversation: renderConversation(conversation), messages: messages.map(renderMessage) }, 200)
+  const markdown = c.req.valid('query').format === 'markdown'
+  c.header('Content-Disposition', `attachment; filename="${conversation.id}.${markdown ? 'md' : 'json'}"`)
+  const body = markdown ? markdownExport(services.db, conversation) : jsonExport(services.db, conversation, c.var.auth.userId)
+  return c.body(body, 200, {
+    'Content-Type': markdown ? 'text/markdown; charset=utf-8' : 'application/json',
+  }) as never
 }
 
 export const attach: AppRouteHandler<typeof routes.attach> = async (c) => {

@@ -1,7 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses, ProblemSchema } from '../../errors'
 import { PageQuerySchema, listOf } from '../../lib/pagination'
-import { jsonBody, jsonContent, pathId, security } from '../../schemas'
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../lib/json-shape'
+import { storedName } from '../../lib/text'
+import { access } from '../../middleware/scopes'
+import { jsonBody, jsonContent, pathId } from '../../schemas'
 import { PartSchema } from '../../chat/parts'
 import { ConversationSchema, MessageSchema } from '../../chat/render'
 
@@ -9,6 +12,7 @@ const tags = ['Conversations']
 const ConversationParams = z.object({ id: pathId('conv_01J...') })
 const Metadata = z
   .record(z.string().max(100), z.unknown())
+  .refine((value) => !nestsDeeperThan(value, MAX_JSON_DEPTH), { message: `must nest at most ${MAX_JSON_DEPTH} levels`, abort: true })
   .refine((value) => JSON.stringify(value).length <= 16_384, 'must serialize to at most 16 KB')
 const Visibility = z.enum(['private', 'workspace'])
 const ModelId = z.string().min(1).max(300)
@@ -27,12 +31,12 @@ export const create = createRoute({
   path: '/v1/conversations',
   tags,
   summary: 'Start a conversation (in your personal workspace unless workspaceId is given)',
-  security,
+  ...access('chat'),
   request: jsonBody(
     z.object({
       workspaceId: z.string().min(1).max(100).optional(),
       assistantId: z.string().min(1).max(100).optional(),
-      title: z.string().trim().min(1).max(200).optional(),
+      title: storedName(200).optional(),
       modelId: ModelId.optional(),
       systemPrompt: z.string().max(100_000).optional(),
       visibility: Visibility.default('private'),
@@ -47,7 +51,7 @@ export const list = createRoute({
   path: '/v1/conversations',
   tags,
   summary: 'Conversations you can see, newest activity first',
-  security,
+  ...access('read'),
   request: {
     query: PageQuerySchema.extend({
       workspaceId: z.string().min(1).max(100).optional(),
@@ -63,7 +67,7 @@ export const get = createRoute({
   path: '/v1/conversations/{id}',
   tags,
   summary: 'Get a conversation',
-  security,
+  ...access('read'),
   request: { params: ConversationParams },
   responses: { 200: jsonContent(ConversationSchema, 'The conversation'), ...errorResponses(401, 404) },
 })
@@ -73,12 +77,12 @@ export const update = createRoute({
   path: '/v1/conversations/{id}',
   tags,
   summary: 'Rename, archive, share or tag a conversation',
-  security,
+  ...access('chat'),
   request: {
     params: ConversationParams,
     ...jsonBody(
       z.object({
-        title: z.string().trim().min(1).max(200).nullable().optional(),
+        title: storedName(200).nullable().optional(),
         archived: z.boolean().optional(),
         visibility: Visibility.optional(),
         metadata: Metadata.optional(),
@@ -93,7 +97,7 @@ export const remove = createRoute({
   path: '/v1/conversations/{id}',
   tags,
   summary: 'Delete a conversation and its messages (a running generation is cancelled)',
-  security,
+  ...access('chat'),
   request: { params: ConversationParams },
   responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404) },
 })
@@ -103,7 +107,7 @@ export const listMessages = createRoute({
   path: '/v1/conversations/{id}/messages',
   tags,
   summary: 'Messages, oldest first',
-  security,
+  ...access('read'),
   request: { params: ConversationParams, query: PageQuerySchema },
   responses: { 200: jsonContent(listOf(MessageSchema), 'Messages'), ...errorResponses(400, 401, 404) },
 })
@@ -131,7 +135,7 @@ export const sendTurn = createRoute({
     'returns both messages once the generation ends. The generation runs detached: a client that disconnects does ' +
     'not stop it. A second turn while one runs is 409 with `activeGenerationId`. With an `Idempotency-Key`, a retry ' +
     'attaches to the original generation instead of calling the model again.',
-  security,
+  ...access('chat'),
   request: {
     params: ConversationParams,
     headers: z.object({
@@ -158,7 +162,7 @@ export const exportConversation = createRoute({
   path: '/v1/conversations/{id}/export',
   tags,
   summary: 'Export as JSON or Markdown',
-  security,
+  ...access('read'),
   request: { params: ConversationParams, query: z.object({ format: z.enum(['json', 'markdown']).default('json') }) },
   responses: {
     200: {
@@ -178,7 +182,7 @@ export const attach = createRoute({
   tags,
   summary: "Attach to the conversation's active generation (SSE)",
   description: 'Replays from the start, or after `Last-Event-ID` / `?after=N`, then follows live. 204 when none is active.',
-  security,
+  ...access('read'),
   request: { params: ConversationParams, query: z.object({ after: z.coerce.number().int().min(0).optional() }) },
   responses: {
     200: { description: 'Server-sent events', content: { 'text/event-stream': { schema: z.string() } } },

@@ -1,7 +1,7 @@
 import { findGeneration, type GenerationRow } from '../../db/repositories/generations'
 import { AppError, notFound } from '../../errors'
 import { renderGeneration } from '../../chat/render'
-import { conversationAccess, requireWrite, type ConversationAccess } from '../../services/conversation-access'
+import { conversationAccess, requireManage, type ConversationAccess } from '../../services/conversation-access'
 import type { AppRouteHandler, AuthContext, Services } from '../../types'
 import { eventStreamResponse, lastEventId } from './event-stream'
 import type * as routes from './generations.routes'
@@ -33,7 +33,7 @@ export const events: AppRouteHandler<typeof routes.events> = async (c) => {
 export const cancel: AppRouteHandler<typeof routes.cancel> = async (c) => {
   const services = c.var.services
   const { generation, access } = await generationAccess(services, c.var.auth, c.req.valid('param').id)
-  requireWrite(access)
+  requireManage(access)
   if (!(await services.hub.cancel(generation.id))) throw new AppError('conflict', `The generation already ended (${generation.status})`)
   return c.json(renderGeneration(generation), 202)
 }

@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm'
+import type { Context } from 'hono'
 import { AppError, problemResponse } from '../../errors'
-import { usesBedrockEmulator, type Config } from '../../config'
-import type { AppRouteHandler, Services } from '../../types'
+import { awsCredentialSource, usesBedrockEmulator, type Config } from '../../config'
+import { sha256Hex, timingSafeEqualText } from '../../lib/crypto'
+import type { AppEnv, AppRouteHandler, Services } from '../../types'
 import type * as routes from './health.routes'
 
 type Check = { status: 'ok' | 'error'; latencyMs?: number; message?: string }
@@ -18,10 +20,18 @@ async function timed(services: Services, name: string, probe: () => Promise<stri
   }
 }
 
-/** Which Bedrock answers (parseConfig already refused a configuration with no way to reach one). */
+const ROLE_CREDENTIALS = {
+  'web-identity': 'web identity (STS AssumeRoleWithWebIdentity)',
+  container: 'the container credentials endpoint',
+  'instance-metadata': 'EC2 instance metadata',
+} as const
+
+/** Which Bedrock answers, and which role signs for it (parseConfig already refused a configuration with no way to reach one). */
 function bedrockConfiguration(config: Config): string {
   if (usesBedrockEmulator(config)) return 'built-in emulator (synthetic answers)'
-  return `${config.BEDROCK_ENDPOINT ?? config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ?? 'Amazon Bedrock'} in ${config.AWS_REGION}`
+  const target = `${config.BEDROCK_ENDPOINT ?? config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ?? 'Amazon Bedrock'} in ${config.AWS_REGION}`
+  const source = awsCredentialSource(config)
+  return source && source in ROLE_CREDENTIALS ? `${target}, credentials from ${ROLE_CREDENTIALS[source as keyof typeof ROLE_CREDENTIALS]}` : target
 }
 
 function readinessChecks(services: Services): Record<string, () => Promise<string | void>> {
@@ -36,20 +46,38 @@ function readinessChecks(services: Services): Record<string, () => Promise<strin
 
 export const health: AppRouteHandler<typeof routes.health> = (c) => c.json({ status: 'ok' as const }, 200)
 
+/**
+ * Who may read /metrics and the details of /ready: with METRICS_TOKEN set, whoever sends it as a bearer token
+ * (compared in constant time, through SHA-256 so the length is hidden too); without it, everybody outside
+ * production and nobody in production.
+ */
+async function operatorAccess(c: Context<AppEnv>): Promise<'granted' | 'wrong-token' | 'off'> {
+  const { METRICS_TOKEN, NODE_ENV } = c.var.services.config
+  if (!METRICS_TOKEN) return NODE_ENV === 'production' ? 'off' : 'granted'
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? ''
+  return timingSafeEqualText(await sha256Hex(presented), await sha256Hex(METRICS_TOKEN)) ? 'granted' : 'wrong-token'
+}
+
+/** Anonymous callers learn ready or not ready; the checks (which database, hub and Bedrock) need operator access. */
 export const ready: AppRouteHandler<typeof routes.ready> = async (c) => {
   const services = c.var.services
   const entries = Object.entries(readinessChecks(services))
   const results = await Promise.all(entries.map(async ([name, probe]) => [name, await timed(services, name, probe)] as const))
   const checks = Object.fromEntries(results)
   const failing = results.filter(([, check]) => check.status !== 'ok').map(([name]) => name)
-  if (failing.length === 0) return c.json({ status: 'ok' as const, checks }, 200)
-  return problemResponse(c, new AppError('not_ready', `Not ready: ${failing.join(', ')}`, { members: { checks } })) as never
+  const detailed = (await operatorAccess(c)) === 'granted'
+  if (failing.length === 0) return c.json(detailed ? { status: 'ok' as const, checks } : { status: 'ok' as const }, 200)
+  const problem = detailed
+    ? new AppError('not_ready', `Not ready: ${failing.join(', ')}`, { members: { checks } })
+    : new AppError('not_ready', 'Not ready')
+  return problemResponse(c, problem) as never
 }
 
-export const metrics: AppRouteHandler<typeof routes.metrics> = (c) => {
-  const { config, metrics } = c.var.services
-  if (config.METRICS_TOKEN && c.req.header('authorization') !== `Bearer ${config.METRICS_TOKEN}`) {
+export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
+  const access = await operatorAccess(c)
+  if (access === 'off') throw new AppError('not_found', 'Metrics are not served: set METRICS_TOKEN to read them in production')
+  if (access === 'wrong-token') {
     throw new AppError('unauthorized', 'Metrics need the METRICS_TOKEN bearer token', { headers: { 'WWW-Authenticate': 'Bearer' } })
   }
-  return c.body(metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }) as never
+  return c.body(c.var.services.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }) as never
 }

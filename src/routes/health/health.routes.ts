@@ -20,11 +20,13 @@ export const ready = createRoute({
   path: '/ready',
   tags,
   summary: 'Readiness: each dependency answers',
+  description:
+    'Anonymous callers get only ready (200) or not ready (503). The checks (database, stream state, Bedrock) are included for `Authorization: Bearer <METRICS_TOKEN>`, and for everyone when METRICS_TOKEN is unset outside production.',
   responses: {
-    200: jsonContent(z.object({ status: z.literal('ok'), checks: ChecksSchema }).openapi('Readiness'), 'Ready'),
+    200: jsonContent(z.object({ status: z.literal('ok'), checks: ChecksSchema.optional() }).openapi('Readiness'), 'Ready'),
     503: {
       description: 'A dependency is not ready (not_ready)',
-      content: { 'application/problem+json': { schema: ProblemSchema.extend({ checks: ChecksSchema }) } },
+      content: { 'application/problem+json': { schema: ProblemSchema.extend({ checks: ChecksSchema.optional() }) } },
     },
     ...errorResponses(),
   },
@@ -34,9 +36,11 @@ export const metrics = createRoute({
   method: 'get',
   path: '/metrics',
   tags,
-  summary: 'Prometheus metrics of this process (Bearer METRICS_TOKEN when configured)',
+  summary: 'Prometheus metrics of this process',
+  description:
+    'With METRICS_TOKEN set: `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise). Without it: open outside production, 404 in production.',
   responses: {
     200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
-    ...errorResponses(401),
+    ...errorResponses(401, 404),
   },
 })

@@ -1,18 +1,18 @@
-import { findMessage, setFeedback, type MessageRow } from '../../db/repositories/messages'
+import { feedbackFor, findMessage, setFeedback, type MessageRow } from '../../db/repositories/messages'
 import { AppError, notFound } from '../../errors'
 import { renderMessage } from '../../chat/render'
-import { conversationAccess, requireWrite } from '../../services/conversation-access'
+import { conversationAccess, requireRate } from '../../services/conversation-access'
 import type { AppRouteHandler, AuthContext, Services } from '../../types'
 import type * as routes from './messages.routes'
 
-/** Feedback is given on assistant messages by anyone who may post in the conversation. */
+/** Feedback is given on assistant messages by every member who may read the conversation, one rating each. */
 async function ratableMessage(services: Services, auth: AuthContext, id: string): Promise<MessageRow> {
   const message = await findMessage(services.db, id)
   if (!message) throw notFound('Message')
   const access = await conversationAccess(services, auth, message.conversationId).catch((error: unknown) => {
     throw error instanceof AppError && error.code === 'not_found' ? notFound('Message') : error
   })
-  requireWrite(access)
+  requireRate(access)
   if (message.role !== 'assistant') {
     throw new AppError('validation_failed', 'id: only assistant messages take feedback', { errors: [{ path: 'id', message: 'Not an assistant message' }] })
   }
@@ -20,17 +20,17 @@ async function ratableMessage(services: Services, auth: AuthContext, id: string)
 }
 
 export const putFeedback: AppRouteHandler<typeof routes.putFeedback> = async (c) => {
-  const services = c.var.services
-  const message = await ratableMessage(services, c.var.auth, c.req.valid('param').id)
+  const { services, auth } = c.var
+  const message = await ratableMessage(services, auth, c.req.valid('param').id)
   const { rating, comment } = c.req.valid('json')
-  const feedback = { rating, comment: comment || null }
-  await setFeedback(services.db, message.id, feedback)
-  return c.json(renderMessage({ ...message, feedbackRating: feedback.rating, feedbackComment: feedback.comment }), 200)
+  await setFeedback(services.db, message.id, auth.userId, { rating, comment: comment ?? null }, services.now())
+  const feedback = (await feedbackFor(services.db, [message.id], auth.userId)).get(message.id)
+  return c.json(renderMessage(message, feedback), 200)
 }
 
 export const deleteFeedback: AppRouteHandler<typeof routes.deleteFeedback> = async (c) => {
-  const services = c.var.services
-  const message = await ratableMessage(services, c.var.auth, c.req.valid('param').id)
-  await setFeedback(services.db, message.id, { rating: null, comment: null })
+  const { services, auth } = c.var
+  const message = await ratableMessage(services, auth, c.req.valid('param').id)
+  await setFeedback(services.db, message.id, auth.userId, null, services.now())
   return c.body(null, 204)
 }

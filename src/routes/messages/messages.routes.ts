@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../errors'
 import { MessageSchema } from '../../chat/render'
-import { jsonBody, jsonContent, pathId, security } from '../../schemas'
+import { access } from '../../middleware/scopes'
+import { jsonBody, jsonContent, pathId } from '../../schemas'
 
 const tags = ['Conversations']
 const MessageParams = z.object({ id: pathId('msg_01J...') })
@@ -11,8 +12,8 @@ export const putFeedback = createRoute({
   path: '/v1/messages/{id}/feedback',
   tags,
   summary: 'Rate an assistant message',
-  security,
-  request: { params: MessageParams, ...jsonBody(z.object({ rating: z.enum(['up', 'down']), comment: z.string().trim().max(2000).optional() })) },
+  ...access('chat'),
+  request: { params: MessageParams, ...jsonBody(z.object({ rating: z.enum(['up', 'down']), comment: z.string().max(2000).optional() })) },
   responses: { 200: jsonContent(MessageSchema, 'The rated message'), ...errorResponses(400, 401, 403, 404, 413, 415) },
 })
 
@@ -21,7 +22,7 @@ export const deleteFeedback = createRoute({
   path: '/v1/messages/{id}/feedback',
   tags,
   summary: 'Remove the rating of a message',
-  security,
+  ...access('chat'),
   request: { params: MessageParams },
   responses: { 204: { description: 'Removed' }, ...errorResponses(401, 403, 404) },
 })
