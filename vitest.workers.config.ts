@@ -18,6 +18,8 @@ export default defineProject(async () => {
   const { cloudflareTest, readD1Migrations } = await import('@cloudflare/vitest-pool-workers')
   const migrations = await readD1Migrations(fileURLToPath(new URL('./migrations', import.meta.url)))
   return {
+    // The Worker under test carries the Bedrock emulator (deploys leave it out: wrangler.toml [define]).
+    define: { EDGECHAT_EMULATOR: 'true' },
     plugins: [
       cloudflareTest({
         main: './src/entries/worker.ts',

@@ -23,14 +23,20 @@ import { conversationsRouter } from './routes/conversations/conversations.index'
 import { generationsRouter } from './routes/generations/generations.index'
 import { messagesRouter } from './routes/messages/messages.index'
 import { modelsRouter } from './routes/models/models.index'
+import { uiChatRouter } from './routes/ui-chat/ui-chat.index'
+import { chatCompletionsRouter } from './routes/openai/chat-completions.index'
 import { openAIErrors } from './protocols/openai-errors'
 import { websocketRouter } from './routes/realtime/websocket.index'
 import type { WebSocketOptions } from './routes/realtime/socket-options'
-import type { ModelClient } from './bedrock/types'
+import type { BedrockClient } from './bedrock/types'
+import { bedrockModelClient } from './bedrock/bedrock-models'
+import { chatTask } from './chat/chat-task'
+import { noGovernance, type Governance } from './chat/governance'
+import { createAccessTokenCache } from './services/access-tokens'
 import { createMetrics } from './metrics/registry'
 import { createMemoryHub } from './stream/memory-hub'
 import type { GenerationHub, TaskRunner } from './stream/hub'
-import { runTask } from './chat/tasks'
+import { createTaskRegistry, type TaskDefinition } from './stream/tasks'
 import type { Services } from './types'
 
 export interface AppDependencies {
@@ -41,7 +47,12 @@ export interface AppDependencies {
   newId?: IdGenerator
   /** Overrides the JWKS fetched from OIDC_JWKS_URL (tests use a local key set). */
   oidcKeys?: JWTVerifyGetKey
-  models: ModelClient
+  /** Bedrock, the model provider (the real client, the emulator's, or a test's wrapper). */
+  models: BedrockClient
+  /** The tasks hubs may run; defaults to the `chat` task. */
+  tasks?: readonly TaskDefinition<Services, any>[]
+  /** Limit checks and usage recording; defaults to none. */
+  governance?: Governance
   /** The runtime's WebSocket adapter (hono/bun, hono/cloudflare-workers, @hono/node-server). */
   upgradeWebSocket?: UpgradeWebSocket
   /** What the runtime tells about a socket's send buffer, and the socket limits (tests lower them). */
@@ -51,7 +62,7 @@ export interface AppDependencies {
 }
 
 const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
-const TURN_PATH = /^\/v1\/conversations\/[^/]+\/messages\/?$/
+const TURN_PATH = /^\/v1\/(?:conversations\/[^/]+\/messages|ui\/chat|chat\/completions)\/?$/
 
 const httpStatusCodes: Partial<Record<number, ErrorCode>> = {
   400: 'validation_failed',
@@ -67,19 +78,22 @@ export function buildServices(deps: AppDependencies): Services {
   const secret = config.JWT_SECRET
   if (!secret) throw new ConfigError('Invalid configuration:\n  JWT_SECRET: is required (the entry generates one in development)')
   const jwksUrl = config.OIDC_JWKS_URL ?? (config.OIDC_ISSUER ? `${config.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json` : null)
-  const base: Omit<Services, 'hub'> = {
+  const base: Omit<Services, 'hub' | 'tasks'> = {
     config: { ...config, JWT_SECRET: secret },
     db: deps.db,
     logger: deps.logger ?? createLogger(config.LOG_LEVEL),
     newId: deps.newId ?? createIdGenerator(),
     now: deps.now ?? (() => new Date()),
     oidcKeys: deps.oidcKeys ?? (jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : null),
-    models: deps.models,
+    models: bedrockModelClient(deps.models),
+    governance: deps.governance ?? noGovernance,
+    accessTokens: createAccessTokenCache(),
     metrics: createMetrics(),
   }
   // Tasks run with the finished services; the hub only calls `run` after construction.
-  const run: TaskRunner = (task, context) => runTask(services, task, context)
-  const services: Services = { ...base, hub: deps.hub?.(run) ?? createMemoryHub({ run, retentionMs: config.STREAM_RETENTION_SECONDS * 1000 }) }
+  const tasks = createTaskRegistry(() => services, deps.tasks ?? [chatTask])
+  const run: TaskRunner = tasks.run
+  const services: Services = { ...base, tasks, hub: deps.hub?.(run) ?? createMemoryHub({ run, retentionMs: config.STREAM_RETENTION_SECONDS * 1000 }) }
   return services
 }
 
@@ -119,6 +133,8 @@ export function createApp(deps: AppDependencies) {
     .route('/', messagesRouter)
     .route('/', generationsRouter)
     .route('/', modelsRouter)
+    .route('/', uiChatRouter)
+    .route('/', chatCompletionsRouter)
     .route('/', websocketRouter(deps.upgradeWebSocket, deps.webSocket))
     .route('/', docsRouter)
 

@@ -89,7 +89,7 @@ export const ConfigSchema = z
     STREAM_STALE_SECONDS: z.coerce.number().int().positive().default(30),
     STREAM_STATE: z.enum(['memory', 'redis', 'durable-object']).optional(),
     /** Bytes of finished generations' packed events the memory hub keeps in the heap; the rest waits in the database. */
-    STREAM_MEMORY_BYTES: bytes(32 * 1024 * 1024),
+    STREAM_MEMORY_BYTES: bytes(16 * 1024 * 1024),
     UPSTREAM_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
     UPSTREAM_FIRST_TOKEN_TIMEOUT_SECONDS: z.coerce.number().positive().default(300),
     UPSTREAM_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),

@@ -1,13 +1,16 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from '@hono/zod-openapi'
 import type { JWTVerifyGetKey } from 'jose'
-import type { ModelClient } from './bedrock/types'
+import type { Governance } from './chat/governance'
 import type { Config } from './config'
 import type { Database } from './db/database'
 import type { Scope } from './db/schema'
 import type { IdGenerator } from './lib/ids'
 import type { Logger } from './lib/logger'
 import type { Metrics } from './metrics/registry'
+import type { ModelClient } from './models/model-client'
+import type { AccessTokenCache } from './services/access-tokens'
 import type { GenerationHub } from './stream/hub'
+import type { TaskRegistry } from './stream/tasks'
 
 /** Everything a request may touch, wired by the runtime entry. */
 export interface Services {
@@ -18,10 +21,16 @@ export interface Services {
   now: () => Date
   /** Key resolver for the external OIDC issuer, when one is configured. */
   oidcKeys: JWTVerifyGetKey | null
-  /** Bedrock Converse over signed fetch (or the emulator). */
+  /** The provider-neutral model client (Bedrock Converse over signed fetch, or the emulator). */
   models: ModelClient
   /** Where in-flight generations live and are followed from. */
   hub: GenerationHub
+  /** The tasks hubs run (`chat`), with these services. */
+  tasks: TaskRegistry
+  /** Limit checks before a turn, usage recording after it (no-op until budgets exist). */
+  governance: Governance
+  /** Verified access tokens, HMAC key and session generations: a per-process cache, held here rather than by a module. */
+  accessTokens: AccessTokenCache
   metrics: Metrics
 }
 

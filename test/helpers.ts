@@ -22,7 +22,7 @@ export async function createTestApp(env: Record<string, string> = {}, deps: Part
   const config = parseConfig({ DATABASE_URL: ':memory:', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env })
   const client = await openDatabase(config)
   const db = libsqlDatabase(client)
-  const app = createApp({ config, db, models: modelClientFromConfig(config).models, ...deps })
+  const app = createApp({ config, db, models: modelClientFromConfig(config, { emulator: createBedrockEmulator }).models, ...deps })
   let counter = 0
 
   const request = (

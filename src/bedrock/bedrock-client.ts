@@ -3,7 +3,7 @@ import { BedrockError, bedrockErrorFromResponse } from './bedrock-error'
 import { toConverseResponse } from './converse-response'
 import { converseStreamEvents } from './converse-stream'
 import { createSignedFetch, type AwsCredentialProvider, type AwsCredentials } from './sigv4-fetch'
-import type { CallOptions, ConverseRequest, ConverseResponse, ConverseStreamEvent, ModelClient } from './types'
+import type { BedrockClient, CallOptions, ConverseRequest, ConverseResponse, ConverseStreamEvents } from './types'
 
 export interface BedrockClientOptions {
   region: string
@@ -24,7 +24,7 @@ export interface BedrockClientOptions {
 
 type Operation = 'converse' | 'converse-stream'
 
-export function createBedrockClient(options: BedrockClientOptions): ModelClient {
+export function createBedrockClient(options: BedrockClientOptions): BedrockClient {
   const endpoint = (options.endpoint ?? `https://bedrock-runtime.${options.region}.amazonaws.com`).replace(/\/+$/, '')
   const signedFetch = createSignedFetch(options)
   const maxAttempts = Math.max(1, options.maxAttempts ?? 3)
@@ -84,7 +84,7 @@ export function createBedrockClient(options: BedrockClientOptions): ModelClient 
       }
     },
 
-    async converseStream(request: ConverseRequest, callOptions?: CallOptions): Promise<AsyncIterable<ConverseStreamEvent>> {
+    async converseStream(request: ConverseRequest, callOptions?: CallOptions): Promise<ConverseStreamEvents> {
       const signal = callOptions?.signal
       const { response, attempts } = await send('converse-stream', request, signal)
       if (!response.body) {

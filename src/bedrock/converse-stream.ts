@@ -2,7 +2,7 @@ import { abortError } from './abort'
 import { BedrockError, bedrockErrorFromException } from './bedrock-error'
 import { EventStreamDecodeError, EventStreamFrameDecoder } from './event-stream-decoder'
 import type { EventStreamMessage } from './event-stream-message'
-import type { ConverseStreamEvent, TokenUsage } from './types'
+import type { ConverseStreamEvent, ConverseStreamEvents, TokenUsage } from './types'
 
 const utf8 = new TextDecoder()
 
@@ -135,26 +135,17 @@ export interface ConverseStreamEventsOptions {
 export function converseStreamEvents(
   body: ReadableStream<Uint8Array>,
   options: ConverseStreamEventsOptions = {},
-): AsyncIterableIterator<ConverseStreamEvent> {
+): ConverseStreamEventIterator {
   return new ConverseStreamEventIterator(body.getReader(), options.signal, options.attempts ?? 1, options.requestId)
 }
 
 /**
- * The same events grouped as they arrived: one array per network chunk (every event decoded from it), so a
- * consumer handles a chunk's events synchronously, with one await per chunk instead of one per event, and what
- * it emits from them reaches subscribers as one batch. Same order, same failure semantics (the events decoded
- * before a failure come first, then the error is thrown); breaking out of the loop cancels the body. Iterables
- * from elsewhere (test doubles) come through one event per batch.
+ * The events of one response body. `batches()` gives the same events grouped as they arrived: one array per network
+ * chunk (every event decoded from it), so a consumer handles a chunk's events synchronously, with one await per
+ * chunk instead of one per event. Same order, same failure semantics (the events decoded before a failure come
+ * first, then the error is thrown); breaking out of the loop cancels the body.
  */
-export function converseStreamBatches(events: AsyncIterable<ConverseStreamEvent>): AsyncIterable<ConverseStreamEvent[]> {
-  return events instanceof ConverseStreamEventIterator ? events.batches() : oneByOne(events)
-}
-
-async function* oneByOne(events: AsyncIterable<ConverseStreamEvent>): AsyncGenerator<ConverseStreamEvent[]> {
-  for await (const event of events) yield [event]
-}
-
-class ConverseStreamEventIterator implements AsyncIterableIterator<ConverseStreamEvent> {
+export class ConverseStreamEventIterator implements AsyncIterableIterator<ConverseStreamEvent>, ConverseStreamEvents {
   private readonly frames = new EventStreamFrameDecoder()
   private queue: ConverseStreamEvent[] = []
   private head = 0
@@ -198,7 +189,7 @@ class ConverseStreamEventIterator implements AsyncIterableIterator<ConverseStrea
     return { done: true, value: undefined }
   }
 
-  /** See converseStreamBatches. Shares this iterator's state: use one or the other. */
+  /** The events as they arrived, one array per chunk. Shares this iterator's state: use one or the other. */
   batches(): AsyncIterableIterator<ConverseStreamEvent[]> {
     const batches: AsyncIterableIterator<ConverseStreamEvent[]> = {
       [Symbol.asyncIterator]: () => batches,

@@ -1,21 +1,29 @@
-import { usesBedrockEmulator, type Config } from '../config'
-import { awsCredentialChain, type AwsCredentialSourceName, type CredentialHost } from './aws-credentials'
+import { ConfigError, usesBedrockEmulator, type Config } from '../config'
+import { staticCredentials, type AwsCredentialSourceName, type CredentialChoice } from './aws-credentials'
 import { createBedrockClient } from './bedrock-client'
-import { createBedrockEmulator } from './emulator'
-import type { ModelClient } from './types'
+import type { createBedrockEmulator } from './emulator'
+import type { BedrockClient } from './types'
 
 const IN_PROCESS_EMULATOR = 'http://bedrock-emulator.internal'
 
 export interface ModelClientChoice {
-  models: ModelClient
+  models: BedrockClient
   /** Where answers come from, for the start-up banner and /ready. */
   source: 'aws' | 'endpoint' | 'emulator'
   /** Which link of the AWS credential chain signs requests; undefined for the emulator and Bedrock API keys. */
   credentialSource?: AwsCredentialSourceName
 }
 
-/** What the runtime lends the client: `fetch`, and `readFile` (Node and Bun), which enables role credentials. */
-export type ModelClientHost = CredentialHost
+/**
+ * What the entry lends the client. `credentials` picks the signing credentials (default: static keys; the Node and
+ * Bun entries pass the whole AWS credential chain, which reads token files); `emulator` is the built-in Bedrock
+ * emulator, left out of builds that must not carry it (a deployed Worker).
+ */
+export interface ModelClientHost {
+  fetch?: typeof fetch
+  credentials?: (config: Config) => CredentialChoice | undefined
+  emulator?: typeof createBedrockEmulator
+}
 
 /**
  * Bedrock from configuration: a Bedrock API key or SigV4 credentials from the AWS credential chain against AWS (or
@@ -24,8 +32,13 @@ export type ModelClientHost = CredentialHost
  */
 export function modelClientFromConfig(config: Config, host: ModelClientHost = {}): ModelClientChoice {
   if (usesBedrockEmulator(config)) {
+    if (!host.emulator) {
+      throw new ConfigError(
+        'Invalid configuration:\n  BEDROCK_EMULATOR: this build has no Bedrock emulator (a deployed Worker): set AWS credentials or AWS_BEARER_TOKEN_BEDROCK',
+      )
+    }
     const credentials = { accessKeyId: config.EMULATOR_ACCESS_KEY_ID, secretAccessKey: config.EMULATOR_SECRET_ACCESS_KEY }
-    const emulator = createBedrockEmulator({ credentials })
+    const emulator = host.emulator({ credentials })
     return {
       source: 'emulator',
       models: createBedrockClient({
@@ -37,7 +50,7 @@ export function modelClientFromConfig(config: Config, host: ModelClientHost = {}
     }
   }
   const endpoint = config.BEDROCK_ENDPOINT ?? config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME
-  const chain = awsCredentialChain(config, host)
+  const chain = (host.credentials ?? staticCredentials)(config)
   return {
     source: endpoint ? 'endpoint' : 'aws',
     credentialSource: chain?.source,

@@ -1,4 +1,7 @@
-/** Bedrock Converse wire shapes we send and receive (see shared/reference/bedrock-wire.md). */
+/** Bedrock Converse wire shapes we send and receive. */
+import type { InferenceConfig } from '../models/model-client'
+
+export type { InferenceConfig }
 
 export type ConverseContentBlock =
   | { text: string }
@@ -13,19 +16,15 @@ export interface ConverseMessage {
   content: ConverseContentBlock[]
 }
 
-export interface InferenceConfig {
-  maxTokens?: number
-  temperature?: number
-  topP?: number
-  stopSequences?: string[]
-}
-
 export interface ConverseRequest {
   modelId: string
   messages: ConverseMessage[]
   system?: { text: string }[]
   inferenceConfig?: InferenceConfig
-  toolConfig?: { tools: { toolSpec: { name: string; description?: string; inputSchema: { json: unknown } } }[] }
+  toolConfig?: {
+    tools: { toolSpec: { name: string; description?: string; inputSchema: { json: unknown } } }[]
+    toolChoice?: { auto: Record<string, never> } | { any: Record<string, never> } | { tool: { name: string } }
+  }
 }
 
 export interface TokenUsage {
@@ -67,12 +66,21 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-/** The seam the chat producer uses; the real client signs fetch, tests may point it at the emulator. */
-export interface ModelClient {
+/**
+ * A ConverseStream answer: its events one by one, and, when the source knows how the events arrived, `batches()`
+ * (one array per network chunk). Use one or the other.
+ */
+export type ConverseStreamEvents = AsyncIterable<ConverseStreamEvent> & { batches?(): AsyncIterable<ConverseStreamEvent[]> }
+
+/**
+ * Bedrock Converse over HTTP: the real client signs fetch; tests may point it at the emulator or wrap it. The rest of
+ * the app sees it only as a ModelClient (bedrock-models.ts).
+ */
+export interface BedrockClient {
   converse(request: ConverseRequest, options?: CallOptions): Promise<ConverseResponse>
   /**
    * Resolves once the HTTP response has started (pre-stream errors reject here, after retries);
    * the iterable then yields events and throws a BedrockError on a mid-stream exception or truncation.
    */
-  converseStream(request: ConverseRequest, options?: CallOptions): Promise<AsyncIterable<ConverseStreamEvent>>
+  converseStream(request: ConverseRequest, options?: CallOptions): Promise<ConverseStreamEvents>
 }

@@ -19,6 +19,8 @@ import type { GenerationHub, TaskRunner } from '../stream/hub'
 import { createMemoryHub } from '../stream/memory-hub'
 import { createUpstashRedis } from '../stream/redis-commands'
 import { createRedisHub } from '../stream/redis-hub'
+import { awsCredentialChain } from '../bedrock/aws-credentials'
+import { createBedrockEmulator } from '../bedrock/emulator'
 import { EMULATOR_BANNER, modelClientFromConfig } from '../bedrock/model-client'
 import { randomSecret } from '../lib/crypto'
 import { createLogger, type Logger } from '../lib/logger'
@@ -136,7 +138,10 @@ export async function createLocalServer(env: Record<string, string | undefined>,
   const db = libsqlDatabase(client)
   const jwtSecret = config.JWT_SECRET ?? developmentSecret(config, logger)
   // Token files for role credentials (web identity, container authorization): small, read once per refresh.
-  const { models, source } = modelClientFromConfig(config, { readFile: async (path) => readFileSync(path, 'utf8') })
+  const { models, source } = modelClientFromConfig(config, {
+    emulator: createBedrockEmulator,
+    credentials: (settings) => awsCredentialChain(settings, { readFile: async (path) => readFileSync(path, 'utf8') }),
+  })
   if (source === 'emulator') console.warn(EMULATOR_BANNER)
   const retentionMs = config.STREAM_RETENTION_SECONDS * 1000
   const built: { hub?: GenerationHub } = {}

@@ -15,6 +15,7 @@
 import { createClient } from '@libsql/client/web'
 import { upgradeWebSocket } from 'hono/cloudflare-workers'
 import { createApp, type App, type AppDependencies } from '../app'
+import { createBedrockEmulator } from '../bedrock/emulator'
 import { modelClientFromConfig } from '../bedrock/model-client'
 import { ConfigError, parseConfig, type Config } from '../config'
 import type { Database } from '../db/database'
@@ -24,7 +25,7 @@ import { libsqlDatabase } from '../db/libsql'
 import { randomSecret } from '../lib/crypto'
 import { createIdGenerator } from '../lib/ids'
 import { createLogger, type Logger } from '../lib/logger'
-import { GenerationObjectBase, type ObjectDependencies } from '../stream/durable-object'
+import { GenerationObjectBase, type ObjectDependencies } from './generation-object'
 import { createDurableObjectHub, type GenerationObjectRpc } from '../stream/durable-object-hub'
 import { createMemoryHub } from '../stream/memory-hub'
 
@@ -79,7 +80,9 @@ function dependencies(env: WorkerEnv): ObjectDependencies {
   const config = parseConfig(env)
   const logger = createLogger(config.LOG_LEVEL)
   const db = openDatabase(env, config, logger)
-  const { models, source } = modelClientFromConfig(config)
+  // EDGECHAT_EMULATOR is a build-time constant (wrangler.toml [define]): false for deploys, so the emulator is not
+  // bundled; `npm run dev:worker` and the workerd tests set it true.
+  const { models, source } = modelClientFromConfig(config, { emulator: EDGECHAT_EMULATOR ? createBedrockEmulator : undefined })
   if (source === 'emulator') logger.warn('Bedrock emulator: no AWS credentials are configured, so answers are SYNTHETIC')
   return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models }
 }
@@ -121,7 +124,7 @@ function initialize(env: WorkerEnv): Isolate {
   }
 }
 
-/** The Durable Object that runs a conversation's generations (durable-object.ts), with this entry's wiring. */
+/** The Durable Object that runs a conversation's generations (generation-object.ts), with this entry's wiring. */
 export class GenerationObject extends GenerationObjectBase<WorkerEnv> {
   protected override dependencies(): ObjectDependencies {
     return dependencies(this.env)

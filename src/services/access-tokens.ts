@@ -5,15 +5,32 @@ import type { Services } from '../types'
 export const TOKEN_ISSUER = 'edgechat'
 export const TOKEN_AUDIENCE = 'edgechat-api'
 
-/** The HMAC key imported once per secret: jose would otherwise import it again on every request. */
-const keys = new Map<string, Promise<CryptoKey>>()
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret)
-  if (!key) {
-    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-    keys.set(secret, key)
+/**
+ * What a process remembers about access tokens, held by its Services (one per app or Durable Object instance):
+ * - the HMAC key, imported once (jose would otherwise import it again on every request);
+ * - each user's session generation, read at most once per GENERATION_TTL_MS (see currentSessionGeneration);
+ * - tokens whose signature and claims were checked: a client sends the same token on every request until it expires,
+ *   and checking it again is an HMAC per request. Only the expiry and the user's session generation can change a
+ *   verdict, so they are what is checked again.
+ */
+export interface AccessTokenCache {
+  key: { secret: string; key: Promise<CryptoKey> } | null
+  generations: Map<string, { generation: number | null; readAt: number }>
+  verified: Map<string, { userId: string; expiresAt: number; generation: number }>
+}
+
+export function createAccessTokenCache(): AccessTokenCache {
+  return { key: null, generations: new Map(), verified: new Map() }
+}
+
+function hmacKey(services: Services): Promise<CryptoKey> {
+  const secret = services.config.JWT_SECRET
+  const cache = services.accessTokens
+  if (cache.key?.secret !== secret) {
+    const key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    cache.key = { secret, key }
   }
-  return key
+  return cache.key.key
 }
 
 /** The claim holding the session generation a token was issued under (see verifiedAccessToken). */
@@ -37,29 +54,24 @@ export async function signAccessToken(
     .setAudience(TOKEN_AUDIENCE)
     .setIssuedAt(now)
     .setExpirationTime(now + services.config.ACCESS_TOKEN_TTL)
-    .sign(await hmacKey(services.config.JWT_SECRET))
+    .sign(await hmacKey(services))
 }
 
 /**
- * Each user's session generation, per database, read at most once per GENERATION_TTL_MS in a process: checking
+ * Each user's session generation is read at most once per GENERATION_TTL_MS by a set of services: checking
  * revocation on every request costs one query per user every few seconds. A logout-all or password change updates
- * its own process's entry at once (rememberSessionGeneration); other processes and isolates see it within
+ * its own services' entry at once (rememberSessionGeneration); other processes and isolates see it within
  * GENERATION_TTL_MS.
  */
 export const GENERATION_TTL_MS = 5_000
-const GENERATIONS_PER_DATABASE = 10_000
-const generations = new WeakMap<object, Map<string, { generation: number | null; readAt: number }>>()
+const GENERATIONS_KEPT = 10_000
 
-function generationCache(services: Services) {
-  let cache = generations.get(services.db)
-  if (!cache) generations.set(services.db, (cache = new Map()))
-  return cache
-}
+const generationCache = (services: Services) => services.accessTokens.generations
 
 export function rememberSessionGeneration(services: Services, userId: string, generation: number | null): void {
   const cache = generationCache(services)
   cache.delete(userId)
-  if (cache.size >= GENERATIONS_PER_DATABASE) cache.delete(cache.keys().next().value!)
+  if (cache.size >= GENERATIONS_KEPT) cache.delete(cache.keys().next().value!)
   cache.set(userId, { generation, readAt: services.now().getTime() })
 }
 
@@ -73,13 +85,7 @@ export async function currentSessionGeneration(services: Services, userId: strin
   return generation
 }
 
-/**
- * Tokens whose signature and claims were checked, per secret: a client sends the same token on every request until
- * it expires, and checking it again is an HMAC per request. Only the expiry and the user's session generation can
- * change a verdict, so they are what is checked again.
- */
-const verified = new Map<string, Map<string, { userId: string; expiresAt: number; generation: number }>>()
-const VERIFIED_PER_SECRET = 5_000
+const VERIFIED_KEPT = 5_000
 
 /**
  * The user id of a valid access token, or null: bad signature, `alg: none`, expired, wrong issuer or audience, no
@@ -99,13 +105,12 @@ export async function verifiedAccessToken(services: Services, token: string): Pr
 
 /** The claims of an unexpired token with a valid signature; a token without the generation claim is generation 0. */
 async function signedClaims(services: Services, token: string): Promise<{ userId: string; expiresAt: number; generation: number } | null> {
-  const secret = services.config.JWT_SECRET
   const now = services.now()
-  let known = verified.get(secret)
-  const hit = known?.get(token)
+  const known = services.accessTokens.verified
+  const hit = known.get(token)
   if (hit) return now.getTime() < hit.expiresAt ? hit : null
   try {
-    const { payload } = await jwtVerify(token, await hmacKey(secret), {
+    const { payload } = await jwtVerify(token, await hmacKey(services), {
       algorithms: ['HS256'],
       issuer: TOKEN_ISSUER,
       audience: TOKEN_AUDIENCE,
@@ -116,8 +121,7 @@ async function signedClaims(services: Services, token: string): Promise<{ userId
     const generation = payload[GENERATION_CLAIM] ?? 0
     if (typeof generation !== 'number' || !Number.isSafeInteger(generation)) return null
     const claims = { userId: payload.sub, expiresAt: payload.exp * 1000, generation }
-    if (!known) verified.set(secret, (known = new Map()))
-    if (known.size >= VERIFIED_PER_SECRET) known.delete(known.keys().next().value!)
+    if (known.size >= VERIFIED_KEPT) known.delete(known.keys().next().value!)
     known.set(token, claims)
     return claims
   } catch {

@@ -87,7 +87,7 @@ export function createMemoryHub({
   leases,
   staleMs = 30_000,
   archive: store,
-  memoryBytes = 32 * 1024 * 1024,
+  memoryBytes = 16 * 1024 * 1024,
   onWarning = () => {},
 }: MemoryHubOptions): GenerationHub {
   const entries = new Map<string, Entry>()

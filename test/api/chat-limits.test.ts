@@ -2,7 +2,7 @@
 // Bedrock's error text kept out of responses and events.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ConverseRequest, ModelClient } from '../../src/bedrock/types'
+import type { BedrockClient as ModelClient, ConverseRequest } from '../../src/bedrock/types'
 import type { Logger } from '../../src/lib/logger'
 import { createTestApp, expectProblem, startHttpEmulator, type TestApp } from '../helpers'
 import { parseSse } from '../sse'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ConverseRequest, ModelClient } from '../../src/bedrock/types'
+import type { BedrockClient as ModelClient, ConverseRequest } from '../../src/bedrock/types'
 import { sweepOrphanedGenerations } from '../../src/db/repositories/generations'
 import { GenerationInterrupted } from '../../src/stream/hub'
 import { createMemoryHub } from '../../src/stream/memory-hub'

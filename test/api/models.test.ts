@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ConverseRequest, ModelClient } from '../../src/bedrock/types'
+import type { BedrockClient as ModelClient, ConverseRequest } from '../../src/bedrock/types'
 import { ConfigError, parseConfig } from '../../src/config'
 import { modelRegistry } from '../../src/models/registry'
 import { createTestApp, expectProblem, startHttpEmulator, TEST_SECRET, type TestApp } from '../helpers'

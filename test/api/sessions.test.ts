@@ -1,6 +1,7 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
+import { createBedrockEmulator } from '../../src/bedrock/emulator'
 import { modelClientFromConfig } from '../../src/bedrock/model-client'
 import { libsqlDatabase } from '../../src/db/libsql'
 import { createTestApp, expectProblem, type TestApp } from '../helpers'
@@ -102,7 +103,7 @@ describe('POST /v1/auth/logout-all', () => {
     const a = await createTestApp({}, { now: () => new Date(clock.now) })
     try {
       // A second app over the same database: another process, with its own caches.
-      const b = createApp({ config: a.config, db: libsqlDatabase(a.client), now: () => new Date(clock.now), models: modelClientFromConfig(a.config).models })
+      const b = createApp({ config: a.config, db: libsqlDatabase(a.client), now: () => new Date(clock.now), models: modelClientFromConfig(a.config, { emulator: createBedrockEmulator }).models })
       const user = await a.register()
       const onB = () => b.request('/v1/me', { headers: { authorization: `Bearer ${user.accessToken}` } })
       expect((await onB()).status).toBe(200)

@@ -1,6 +1,6 @@
 import type { WebSocket as ServerSocket } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ConverseStreamEvent, ModelClient } from '../../src/bedrock/types'
+import type { BedrockClient as ModelClient, ConverseStreamEvent } from '../../src/bedrock/types'
 import { nodeSocketTransport } from '../../src/entries/node-websocket'
 import { CloseCode } from '../../src/routes/realtime/socket-options'
 import { TokenBucket } from '../../src/routes/realtime/token-bucket'

@@ -17,10 +17,11 @@ import {
   parseAssumeRoleWithWebIdentity,
   refreshingProvider,
   type AwsCredentials,
+  type CredentialHost,
 } from '../../src/bedrock/aws-credentials'
 import { BedrockError } from '../../src/bedrock/bedrock-error'
 import { createBedrockEmulator } from '../../src/bedrock/emulator'
-import { modelClientFromConfig, type ModelClientHost } from '../../src/bedrock/model-client'
+import { modelClientFromConfig } from '../../src/bedrock/model-client'
 import { ConfigError, parseConfig } from '../../src/config'
 import { createApp } from '../../src/app'
 import { libsqlDatabase } from '../../src/db/libsql'
@@ -63,9 +64,10 @@ async function emulatorAccepting(accepted: () => IssuedCredentials[]): Promise<R
   )
 }
 
-function client(env: Record<string, string>, host: ModelClientHost = {}) {
+/** The client as the Node and Bun entries build it: the whole credential chain, token files read from disk. */
+function client(env: Record<string, string>, host: Omit<CredentialHost, 'readFile'> = {}) {
   const config = parseConfig({ LOG_LEVEL: 'silent', ...env })
-  return modelClientFromConfig(config, { readFile: readText, ...host })
+  return modelClientFromConfig(config, { credentials: (settings) => awsCredentialChain(settings, { readFile: readText, ...host }) })
 }
 
 const ask = (text = 'Hello from a role') => ({ modelId: MODEL, messages: [{ role: 'user' as const, content: [{ text }] }], inferenceConfig: { maxTokens: 64 } })
@@ -306,7 +308,7 @@ describe('the chain', () => {
     expect(container.requests).toHaveLength(0)
   })
 
-  it('refuses role sources where no file reader is lent (Workers)', () => {
+  it('refuses role sources where only static keys are wired (Workers)', () => {
     const config = parseConfig({ AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:1/c' })
     expect(() => modelClientFromConfig(config)).toThrow(ConfigError)
     expect(() => modelClientFromConfig(config)).toThrow(/container source needs Node or Bun; on Workers set AWS_ACCESS_KEY_ID/)
@@ -317,7 +319,7 @@ describe('the chain', () => {
     const config = parseConfig({ DATABASE_URL: ':memory:', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:1/c', AWS_REGION: 'eu-west-3' })
     const database = await openDatabase(config)
     cleanups.push(() => database.close())
-    const app = createApp({ config, db: libsqlDatabase(database), models: modelClientFromConfig(config, { readFile: readText }).models })
+    const app = createApp({ config, db: libsqlDatabase(database), models: client({ DATABASE_URL: ':memory:', AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:1/c', AWS_REGION: 'eu-west-3' }).models })
     const { checks } = (await (await app.request('/ready')).json()) as { checks: Record<string, unknown> }
     expect(checks.bedrock).toMatchObject({ status: 'ok', message: 'Amazon Bedrock in eu-west-3, credentials from the container credentials endpoint' })
   })

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '../ports'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import OpenAI from 'openai'
 import { EMULATOR_BANNER } from '../../src/bedrock/model-client'
 import { ConfigSchema } from '../../src/config'
 import { parseSse, type ParsedEvent } from '../sse'
@@ -392,6 +393,28 @@ describe.each(runtimes)('$runtime entry serves the API', (target) => {
       ;(ws as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.concat([header, Buffer.from('{"type"')]))
       const code = await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the server kept the oversized frame')), 15_000))])
       expect(code).toBe(1009)
+    }))
+
+  it('streams an OpenAI chat completion to the official openai client with an API key', () =>
+    withOutput(server, async () => {
+      const openai = new OpenAI({ apiKey, baseURL: `${server.baseUrl}/v1`, maxRetries: 0, timeout: 20_000 })
+      const stream = await openai.chat.completions.create({
+        model: 'amazon.nova-lite-v1:0',
+        messages: [{ role: 'user', content: `Hi from ${target.runtime} [[emulator tokens=4]]` }],
+        stream: true,
+        stream_options: { include_usage: true },
+      })
+      let text = ''
+      let finish: string | null = null
+      let completionTokens = 0
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? ''
+        finish = chunk.choices[0]?.finish_reason ?? finish
+        completionTokens = chunk.usage?.completion_tokens ?? completionTokens
+      }
+      expect(text.split(' ')).toHaveLength(4)
+      expect(finish).toBe('stop')
+      expect(completionTokens).toBe(4)
     }))
 
   it('GET /ready reports the database', () =>

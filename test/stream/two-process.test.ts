@@ -4,151 +4,22 @@
  * started on A is followed live, resumed with Last-Event-ID and cancelled through B; A's producer stops, every
  * stream sees `generation.cancelled`, and the stored message ends `cancelled`. Fails (not skips) without Redis.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { freePort } from '../ports'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { STEP_TIMEOUT_MS, SseReader, startServer, type Server } from './server-processes'
 import { startRedisBridge, type RedisBridge } from '../redis-bridge/bridge'
-import { parseSse, type ParsedEvent } from '../sse'
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
 const JWT_SECRET = 'two-process-test-secret-'.padEnd(48, 'x')
 /** Production shows the details of /ready only to this bearer token. */
 const METRICS_TOKEN = 'two-process-metrics-token-0123'
-const START_TIMEOUT_MS = 20_000
-const STEP_TIMEOUT_MS = 10_000
 /** Slow enough (≈ 4.5 s) that following, resuming and cancelling through B all happen mid-stream. */
 const SLOW_TURN = 'Tell me a long story [[emulator tokens=150 delay=30]]'
 /** A turn that outlasts a process start (≈ 9 s). */
 const LONG_TURN = 'Tell me an even longer story [[emulator tokens=300 delay=30]]'
 /** Short, so a killed owner is noticed quickly. */
 const STALE_SECONDS = 3
-
-/** Config variables that must not leak in from the environment running the tests (AWS ones would pick Bedrock). */
-const SCRUBBED = /^(PORT|DATABASE_|JWT_SECRET|NODE_ENV|LOG_LEVEL|STREAM_|UPSTASH_|AWS_|BEDROCK_|EMULATOR_|OIDC_|CORS_|METRICS_|MODEL_IDS|DEFAULT_)/
-
-
-class Server {
-  stdout = ''
-  stderr = ''
-  exited = false
-  readonly closed: Promise<void>
-  readonly baseUrl: string
-
-  constructor(
-    readonly name: string,
-    readonly child: ChildProcess,
-    port: number,
-  ) {
-    this.baseUrl = `http://127.0.0.1:${port}`
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk))
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk))
-    this.closed = new Promise((resolveClosed) => child.once('close', () => ((this.exited = true), resolveClosed())))
-  }
-
-  output(): string {
-    return `--- ${this.name} stdout ---\n${this.stdout.slice(-3000)}\n--- ${this.name} stderr ---\n${this.stderr.slice(-3000)}`
-  }
-
-  async stop(): Promise<void> {
-    const pid = this.child.pid
-    if (pid === undefined) return
-    if (!this.exited) this.child.kill('SIGTERM')
-    await Promise.race([this.closed, new Promise((r) => setTimeout(r, 5_000).unref())])
-    try {
-      process.kill(-pid, 'SIGKILL') // tsx's node child, if it lingers
-    } catch {
-      // ESRCH: nothing left
-    }
-    await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1_000).unref())])
-  }
-}
-
-async function startServer(name: string, env: Record<string, string>): Promise<Server> {
-  const port = await freePort()
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !SCRUBBED.test(key)))
-  const child = spawn(TSX, ['src/entries/node.ts'], {
-    cwd: ROOT,
-    env: { ...base, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, so stop() reaches tsx's child too
-  })
-  const server = new Server(name, child, port)
-  servers.push(server)
-  const deadline = Date.now() + START_TIMEOUT_MS
-  while (Date.now() < deadline) {
-    if (server.exited) throw new Error(`${name} exited before answering /health\n${server.output()}`)
-    try {
-      if ((await fetch(`${server.baseUrl}/health`, { signal: AbortSignal.timeout(1_000) })).ok) return server
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`${name} did not answer /health within ${START_TIMEOUT_MS} ms\n${server.output()}`)
-}
-
-/** Reads an SSE response incrementally; every wait is bounded. */
-class SseReader {
-  events: ParsedEvent[] = []
-  done = false
-  private text = ''
-  private readonly reader: ReadableStreamDefaultReader<string>
-  private readonly pump: Promise<void>
-  private notify: (() => void) | null = null
-
-  constructor(readonly res: Response) {
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
-    this.reader = reader
-    this.pump = (async () => {
-      try {
-        for (;;) {
-          const { done, value } = await reader.read()
-          if (done) break
-          this.text += value
-          const complete = this.text.lastIndexOf('\n\n')
-          if (complete >= 0) {
-            this.events.push(...parseSse(this.text.slice(0, complete + 2)).events)
-            this.text = this.text.slice(complete + 2)
-          }
-          this.notify?.()
-        }
-      } catch {
-        // cancelled
-      } finally {
-        this.done = true
-        this.notify?.()
-      }
-    })()
-  }
-
-  async waitFor(check: (events: ParsedEvent[]) => boolean, what: string, ms = STEP_TIMEOUT_MS): Promise<ParsedEvent[]> {
-    const deadline = Date.now() + ms
-    while (!check(this.events)) {
-      if (this.done) throw new Error(`stream ended before ${what} (got ${this.events.map((e) => `${e.id}:${e.event}`).join(' ')})`)
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (got ${this.events.length} events)`)
-      await new Promise<void>((resolveWait) => {
-        this.notify = resolveWait
-        setTimeout(resolveWait, 100)
-      })
-    }
-    return this.events
-  }
-
-  async end(ms = STEP_TIMEOUT_MS): Promise<ParsedEvent[]> {
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref())
-    if ((await Promise.race([this.pump, timer])) === 'timeout') throw new Error(`stream did not end within ${ms} ms (got ${this.events.length} events)`)
-    return this.events
-  }
-
-  async cancel() {
-    await this.reader.cancel().catch(() => {})
-  }
-}
 
 const servers: Server[] = []
 const readers: SseReader[] = []
@@ -216,8 +87,8 @@ describe('two Node processes sharing one database and one Redis', () => {
       STREAM_STALE_SECONDS: String(STALE_SECONDS),
     }
     // One after the other: the first applies the migrations to the shared file.
-    a = await startServer('A', env)
-    b = await startServer('B', env)
+    a = await startServer('A', env, servers)
+    b = await startServer('B', env, servers)
     const registered = await fetch(`${a.baseUrl}/v1/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -322,7 +193,7 @@ describe('two Node processes sharing one database and one Redis', () => {
     const [startedEvent] = await onA.waitFor((events) => events.length >= 1, 'generation.started on A')
     const generationId = String(startedEvent!.data.generationId)
     // With the memory hub, a process starting on this database would finalize every `running` generation.
-    const c = await startServer('C', env)
+    const c = await startServer('C', env, servers)
     try {
       const seen = await call(c, 'GET', `/v1/generations/${generationId}`)
       expect(((await seen.json()) as { status: string }).status, c.output()).toBe('running')

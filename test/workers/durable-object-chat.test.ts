@@ -9,7 +9,7 @@ import { abortAllDurableObjects, createExecutionContext, runDurableObjectAlarm, 
 import { env } from 'cloudflare:workers'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import worker, { type WorkerEnv } from '../../src/entries/worker'
-import { localTasks } from '../../src/stream/durable-object'
+import { localTasks } from '../../src/entries/generation-object'
 import { HEARTBEAT_MS } from '../../src/stream/durable-object-store'
 import type { GenerationTask, ProducerContext } from '../../src/stream/hub'
 import { parseSse, readRest, readSseUntil, type ParsedEvent } from '../sse'

@@ -6,7 +6,7 @@
 // `owner` and `remote` are two routers sharing only the namespace and a directory of generation → conversation,
 // the stand-in for the `generations` rows the Worker looks conversations up in (the suite's generations have none).
 import { env } from 'cloudflare:workers'
-import { localTasks } from '../../src/stream/durable-object'
+import { localTasks } from '../../src/entries/generation-object'
 import { BatchDecoder, createDurableObjectHub, encodeBatches } from '../../src/stream/durable-object-hub'
 import type { GenerationHub, GenerationTask } from '../../src/stream/hub'
 import type { SequencedEvent } from '../../src/stream/events'

@@ -1,25 +1,18 @@
-import { awsCredentialSource, ConfigError, type Config } from '../../config'
+import { awsCredentialSource, type Config } from '../../config'
 import { containerCredentials } from './container'
 import type { AwsCredentialProvider, AwsCredentialSourceName, ReadTextFile } from './credentials'
 import { IMDS_ENDPOINT_IPV4, IMDS_ENDPOINT_IPV6, instanceMetadataCredentials } from './instance-metadata'
 import { refreshingProvider, type RefreshingProviderOptions } from './refreshing-provider'
+import { staticCredentials, type CredentialChoice } from './static-credentials'
 import { webIdentityCredentials } from './web-identity'
 
 export interface CredentialHost {
-  /**
-   * Reads token files. Only the Node and Bun entries pass it: its presence says the runtime can use role
-   * credentials (files, link-local metadata endpoints); without it (Workers) only static keys are accepted.
-   */
-  readFile?: ReadTextFile
+  /** Reads token files (the Node and Bun entries lend it). */
+  readFile: ReadTextFile
   fetch?: typeof fetch
   now?: () => number
   /** Overrides for the cache (tests). */
   refresh?: Omit<RefreshingProviderOptions, 'now'>
-}
-
-export interface CredentialChoice {
-  source: AwsCredentialSourceName
-  credentials: AwsCredentialProvider
 }
 
 /**
@@ -28,19 +21,10 @@ export interface CredentialChoice {
  * instance metadata. The source is the first one configured (see awsCredentialSource), chosen once: if it fails,
  * the error says so rather than another source being tried behind its back. Undefined when no source applies.
  */
-export function awsCredentialChain(config: Config, host: CredentialHost = {}): CredentialChoice | undefined {
+export function awsCredentialChain(config: Config, host: CredentialHost): CredentialChoice | undefined {
   const source = awsCredentialSource(config)
-  if (source === undefined || source === 'api-key') return undefined
-  if (source === 'environment') {
-    const credentials = { accessKeyId: config.AWS_ACCESS_KEY_ID!, secretAccessKey: config.AWS_SECRET_ACCESS_KEY!, sessionToken: config.AWS_SESSION_TOKEN }
-    return { source, credentials: () => Promise.resolve(credentials) }
-  }
+  if (source === undefined || source === 'api-key' || source === 'environment') return staticCredentials(config)
   const { readFile, fetch, now } = host
-  if (!readFile) {
-    throw new ConfigError(
-      `Invalid configuration:\n  AWS credentials: the ${source} source needs Node or Bun; on Workers set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) or AWS_BEARER_TOKEN_BEDROCK as secrets`,
-    )
-  }
   const load =
     source === 'web-identity'
       ? webIdentityCredentials({

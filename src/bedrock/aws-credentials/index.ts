@@ -1,4 +1,5 @@
-export { awsCredentialChain, type CredentialChoice, type CredentialHost } from './credential-chain'
+export { awsCredentialChain, type CredentialHost } from './credential-chain'
+export { staticCredentials, type CredentialChoice } from './static-credentials'
 export { containerCredentials, containerUriProblem, ECS_CREDENTIALS_HOST, type ContainerCredentialsOptions } from './container'
 export {
   AwsCredentialsError,

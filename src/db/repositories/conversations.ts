@@ -124,3 +124,13 @@ export async function listVisibleConversations(db: Database, query: Conversation
     .all()
 }
 
+
+/** The user's conversation that an AI SDK client names by its own chat id, if any. */
+export async function findConversationIdByClientChatId(db: Database, userId: string, clientChatId: string): Promise<string | undefined> {
+  const row = await db
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(and(eq(conversations.userId, userId), eq(conversations.clientChatId, clientChatId)))
+    .get()
+  return row?.id
+}

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
 import type { Database } from '../database'
 import { prepared } from '../prepared'
 import { messageFeedback, messages } from '../schema'
@@ -17,13 +17,6 @@ export async function listMessages(db: Database, conversationId: string, page: {
     .orderBy(asc(messages.id))
     .limit(page.limit + 1)
     .all()
-}
-
-export async function allMessages(db: Database, conversationId: string): Promise<MessageRow[]> {
-  const statement = prepared(db, 'allMessages', () =>
-    db.select().from(messages).where(eq(messages.conversationId, sql.placeholder('conversationId'))).orderBy(asc(messages.id)).prepare(),
-  )
-  return statement.all({ conversationId })
 }
 
 /**
@@ -128,4 +121,15 @@ export async function feedbackFor(db: Database, messageIds: readonly string[], u
 /** Saves partial output of a running generation; never overwrites a finalized message. */
 export async function checkpointMessage(db: Database, id: string, parts: unknown[], now: Date): Promise<void> {
   await db.update(messages).set({ parts, updatedAt: now }).where(and(eq(messages.id, id), eq(messages.status, 'streaming')))
+}
+
+/** The newest user message of the conversation answering `parentId` (null: a first message), if any. */
+export async function latestUserChild(db: Database, conversationId: string, parentId: string | null): Promise<MessageRow | undefined> {
+  return db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.conversationId, conversationId), eq(messages.role, 'user'), parentId === null ? isNull(messages.parentId) : eq(messages.parentId, parentId)))
+    .orderBy(desc(messages.id))
+    .limit(1)
+    .get()
 }

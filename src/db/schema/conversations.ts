@@ -1,4 +1,4 @@
-import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core'
+import { sqliteTable, text, integer, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
 import { users } from './users'
 import { workspaces } from './workspaces'
 
@@ -22,11 +22,14 @@ export const conversations = sqliteTable(
     metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>(),
     /** UTF-8 bytes of its messages' stored parts, kept by the writes of a turn (MAX_CONVERSATION_BYTES caps it). */
     storedBytes: integer('stored_bytes').notNull().default(0),
+    /** The chat id an AI SDK client chose for it (POST /v1/ui/chat with an id that is not a conversation id). */
+    clientChatId: text('client_chat_id'),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },
   (table) => [
     index('conversations_workspace_activity_idx').on(table.workspaceId, table.updatedAt, table.id),
     index('conversations_user_activity_idx').on(table.userId, table.updatedAt, table.id),
+    uniqueIndex('conversations_client_chat_idx').on(table.userId, table.clientChatId),
   ],
 )

@@ -18,7 +18,7 @@ export const messages = sqliteTable(
     outputTokens: integer('output_tokens'),
     stopReason: text('stop_reason'),
     latencyMs: integer('latency_ms'),
-    /** Who sent the turn this message belongs to (user and assistant message alike); null for rows older than authorship. */
+    /** Who sent the turn this message belongs to (user and assistant message alike); rows from before authorship got their generation's user, else the conversation's creator. */
     userId: text('user_id'),
     /** The API key the turn was sent with, if any. */
     apiKeyId: text('api_key_id'),

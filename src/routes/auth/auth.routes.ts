@@ -61,7 +61,7 @@ export const logoutAll = createRoute({
   method: 'post',
   path: '/v1/auth/logout-all',
   tags,
-  summary: "End every session of the caller: all refresh tokens are revoked and every access token stops working",
+  summary: "End every session of the caller: all refresh tokens are revoked and every access token this server issued stops working (external OIDC tokens are the issuer's)",
   description: 'Needs a user token (JWT), not an API key. API keys are not affected: revoke them with DELETE /v1/api-keys/{id}.',
   ...access('user', 'Signing out needs a user token, not an API key'),
   responses: { 204: { description: 'Every session ended' }, ...errorResponses(401, 403) },

@@ -2,14 +2,15 @@ import { z } from '@hono/zod-openapi'
 import * as repo from '../../db/repositories/conversations'
 import { feedbackFor, findMessage, listMessages as listMessageRows } from '../../db/repositories/messages'
 import { AppError, errorStatus, notFound, problemResponse, type ErrorCode } from '../../errors'
+import { collectTurn } from '../../protocols/collect-turn'
 import { decodeCursor, toPage } from '../../lib/pagination'
 import { renderConversation, renderMessage } from '../../chat/render'
 import { jsonExport, markdownExport } from './export-stream'
 import { storedGenerationEvents } from '../../chat/stored-events'
 import { conversationAccess, requireManage } from '../../services/conversation-access'
-import { resolveModel, startTurn } from '../../services/turns'
+import { resolveModel, startTurn } from '../../chat/turns'
 import { workspaceAccess } from '../../services/workspace-access'
-import { eventStreamResponse, lastEventId, keepRunning } from '../generations/event-stream'
+import { eventStreamResponse, lastEventId, waitUntil } from '../generations/event-stream'
 import { findPersonalWorkspace } from '../../db/repositories/workspaces'
 import type { AppRouteHandler, Services } from '../../types'
 import type * as routes from './conversations.routes'
@@ -37,6 +38,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     activeGenerationId: null,
     metadata: body.metadata ?? {},
     storedBytes: 0,
+    clientChatId: null,
     createdAt: now,
     updatedAt: now,
   }
@@ -115,25 +117,20 @@ export const sendTurn: AppRouteHandler<typeof routes.sendTurn> = async (c) => {
   const services = c.var.services
   const body = c.req.valid('json')
   const { 'idempotency-key': idempotencyKey } = c.req.valid('header')
-  const turn = await startTurn(services, c.var.auth, c.req.valid('param').id, { ...body, idempotencyKey })
+  const turn = await startTurn(services, c.var.auth, c.req.valid('param').id, { ...body, idempotencyKey }, { waitUntil: waitUntil(c) })
   const generationId = turn.generation.id
   if (turn.replayed) c.header('Idempotent-Replayed', 'true')
-  else keepRunning(c, services.hub.running(generationId))
   const events =
     (await services.hub.subscribe(generationId, 0)) ??
     (turn.replayed && turn.generation.status !== 'running' ? storedGenerationEvents(turn.generation, turn.assistantMessage) : null)
   if (!events) throw new AppError('internal', 'The generation could not be followed')
   if (body.stream) return eventStreamResponse(c, events) as never
 
-  let failure: { code: string; message: string } | null = null
-  for await (const batch of events) {
-    for (const event of batch) {
-      if (event.type === 'generation.failed') failure = { code: event.data.code, message: event.data.message }
-      if (event.type === 'generation.cancelled') failure = { code: 'conflict', message: 'The generation was cancelled' }
-    }
-  }
+  const { ending } = await collectTurn(events)
+  const failure =
+    ending?.type === 'failed' ? { code: ending.code, message: ending.message } : ending?.type === 'cancelled' ? { code: 'conflict', message: 'The generation was cancelled' } : null
   if (failure) {
-    const code: ErrorCode = failure.code in errorStatus ? (failure.code as ErrorCode) : 'upstream_error'
+    const code: ErrorCode = Object.hasOwn(errorStatus, failure.code) ? (failure.code as ErrorCode) : 'upstream_error'
     return problemResponse(
       c,
       new AppError(code, failure.message, {

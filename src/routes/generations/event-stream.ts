@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import type { SequencedEvent } from '../../stream/events'
-import { SSE_HEADERS, sseStream } from '../../stream/sse'
+import { SSE_HEADERS, sseStream } from '../../protocols/sse'
 import type { AppEnv } from '../../types'
 
 /** The resume cursor: `Last-Event-ID` (what EventSource sends on reconnect) wins over `?after=`. */
@@ -17,13 +17,27 @@ export function eventStreamResponse(c: Context<AppEnv>, events: AsyncIterable<Se
 /** Workers give every request an ExecutionContext, Node and Bun never do; asking Hono throws, so ask once. */
 let hasExecutionContext: boolean | undefined
 
-/** On Workers, keeps the isolate working on the generation after the response is sent. */
-export function keepRunning(c: Context<AppEnv>, running: Promise<void> | undefined): void {
-  if (!running || hasExecutionContext === false) return
+const noWait = () => {}
+
+/**
+ * The request's `waitUntil` for startTurn: its Worker ExecutionContext's, looked up now (while the request is being
+ * handled), or a no-op on Node and Bun. A WebSocket calls it later, for each turn it starts.
+ */
+export function waitUntil(c: Context<AppEnv>): (promise: Promise<unknown>) => void {
+  if (hasExecutionContext === false) return noWait
+  let context: { waitUntil(promise: Promise<unknown>): void }
   try {
-    c.executionCtx.waitUntil(running)
+    context = c.executionCtx
     hasExecutionContext = true
   } catch {
     hasExecutionContext = false
+    return noWait
+  }
+  return (promise) => {
+    try {
+      context.waitUntil(promise)
+    } catch {
+      // The request's context has ended: the runtime no longer takes work for it.
+    }
   }
 }

@@ -5,7 +5,8 @@ import { findGeneration } from '../../db/repositories/generations'
 import { AppError, jsonShapeError, validationError } from '../../errors'
 import { authenticate, credentialExpiry } from '../../services/authenticate'
 import { conversationAccess, requireManage, type ConversationAccess } from '../../services/conversation-access'
-import { startTurn } from '../../services/turns'
+import { startTurn, type TurnOptions } from '../../chat/turns'
+import { webSocketErrorFrame, webSocketFrame } from '../../protocols/websocket'
 import type { SequencedEvent } from '../../stream/events'
 import type { AuthContext, Services } from '../../types'
 import { InferenceSchema } from '../conversations/conversations.routes'
@@ -73,6 +74,8 @@ export class ConversationSocket {
     private readonly conversationId: string,
     private readonly token: string,
     private readonly options: WebSocketOptions = {},
+    /** The upgrade request's: keeps a Worker working on the turns this socket starts. */
+    private readonly turnOptions: TurnOptions = { waitUntil: () => {} },
   ) {
     this.limits = { ...defaultSocketLimits, ...options.limits }
     this.now = options.now ?? Date.now
@@ -142,7 +145,7 @@ export class ConversationSocket {
     const { services, auth, conversationId } = this
     if (message.type === 'message') {
       const { type: _, ...input } = message
-      const turn = await startTurn(services, auth, conversationId, input)
+      const turn = await startTurn(services, auth, conversationId, input, this.turnOptions)
       await this.follow(turn.generation.id, 0, ws)
       return
     }
@@ -189,7 +192,7 @@ export class ConversationSocket {
         for (const event of next.value) {
           if (this.overHighWater(ws) && !(await this.drained(ws))) return
           if (this.closed) return
-          ws.send(JSON.stringify({ id: event.id, event: event.type, data: event.data }))
+          ws.send(webSocketFrame(event))
         }
       }
     } catch (error) {
@@ -275,18 +278,7 @@ export class ConversationSocket {
     if (this.closed) return
     const appError = error instanceof AppError ? error : null
     if (!appError) this.services.logger.error('websocket message failed', { error: String(error) })
-    ws.send(
-      JSON.stringify({
-        event: 'error',
-        data: {
-          code: appError?.code ?? 'internal',
-          status: appError?.status ?? 500,
-          message: appError?.message ?? 'An unexpected error occurred',
-          ...(appError?.extra.errors ? { errors: appError.extra.errors } : {}),
-          ...appError?.extra.members,
-        },
-      }),
-    )
+    ws.send(webSocketErrorFrame(appError))
   }
 }
 

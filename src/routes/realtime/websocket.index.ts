@@ -3,6 +3,7 @@ import { AppError } from '../../errors'
 import { createRouter } from '../../lib/create-router'
 import { bearerToken } from '../../middleware/auth'
 import { conversationAccess } from '../../services/conversation-access'
+import { waitUntil } from '../generations/event-stream'
 import { ConversationSocket } from './conversation-socket'
 import type { WebSocketOptions } from './socket-options'
 import * as routes from './websocket.routes'
@@ -22,7 +23,7 @@ export function websocketRouter(upgrade: UpgradeWebSocket | undefined, options: 
     }
     if (!upgrade) throw new AppError('not_found', 'WebSocket is not available on this server')
     // requireAuth accepted this request's token: the socket re-checks the same one.
-    const socket = new ConversationSocket(services, auth, conversation.id, bearerToken(c)!, options)
+    const socket = new ConversationSocket(services, auth, conversation.id, bearerToken(c)!, options, { waitUntil: waitUntil(c) })
     const response = await upgrade(c, {
       onOpen: (_event, ws) => socket.open(ws),
       onMessage: (event, ws) => void socket.receive(event.data, ws),

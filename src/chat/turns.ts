@@ -1,5 +1,5 @@
 import { AppError, notFound } from '../errors'
-import { findConversation } from '../db/repositories/conversations'
+import { findConversation, type ConversationRow } from '../db/repositories/conversations'
 import {
   findByIdempotencyKey,
   insertTurn,
@@ -9,14 +9,14 @@ import {
   type GenerationRow,
 } from '../db/repositories/generations'
 import { conversationChain, findMessage, partsBytes, type MessageRow } from '../db/repositories/messages'
-import type { InferenceConfig } from '../bedrock/types'
-import type { Part } from '../chat/parts'
-import { estimateTokens, fitHistory, REQUEST_MEDIA_LIMITS, stripMedia } from '../chat/history'
-import type { ChatTurn } from '../chat/chat-task'
+import type { InferenceConfig } from '../models/model-client'
+import type { Part } from './parts'
+import { estimateTokens, fitHistory, REQUEST_MEDIA_LIMITS, stripMedia } from './history'
+import type { ChatTurn } from './chat-task'
 import { sha256Hex } from '../lib/crypto'
 import { contextTokensFor, inferenceFor, resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
-import { conversationAccess, requireWrite } from './conversation-access'
+import { conversationAccess, requireWrite } from '../services/conversation-access'
 
 export const LIMITS = {
   textChars: 100_000,
@@ -112,11 +112,22 @@ async function idempotentReplay(services: Services, userId: string, key: string,
   return { generation, userMessage, assistantMessage, replayed: true }
 }
 
+/** What the caller's runtime lends a turn. */
+export interface TurnOptions {
+  /**
+   * Keeps the runtime working on the detached producer after the response is sent (a Worker's `ctx.waitUntil`);
+   * Node and Bun pass a no-op. Called with the producer's promise, once per started turn.
+   */
+  waitUntil: (promise: Promise<unknown>) => void
+}
+
 /**
- * Commits the user message and a streaming assistant placeholder, claims the conversation (one active
- * generation), then starts the chat producer detached in the hub.
+ * The whole turn: resolves what it runs with (model, inference, history), checks the caller's limits (governance),
+ * commits the user message and a streaming assistant placeholder, claims the conversation (one active generation),
+ * then starts the `chat` task detached in the hub and hands its promise to `waitUntil`. The task stores the outcome
+ * and records the usage.
  */
-export async function startTurn(services: Services, auth: AuthContext, conversationId: string, input: TurnInput): Promise<StartedTurn> {
+export async function startTurn(services: Services, auth: AuthContext, conversationId: string, input: TurnInput, options: TurnOptions): Promise<StartedTurn> {
   const access = await conversationAccess(services, auth, conversationId)
   requireWrite(access)
   const { conversation } = access
@@ -135,12 +146,47 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
       retrying = replay.userMessage
     } else await releaseExpiredIdempotencyKey(services.db, auth.userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
   }
+  return beginTurn(services, auth, conversation, { parts, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash }, options)
+}
 
+export interface RegenerateInput {
+  /** The user message to answer again: a new assistant message beside the earlier answers, nothing overwritten. */
+  userMessageId: string
+  modelId?: string | undefined
+  inference?: InferenceConfig | undefined
+}
+
+/** Runs the model again for a stored user message of the conversation (a regenerate). */
+export async function regenerateTurn(services: Services, auth: AuthContext, conversationId: string, input: RegenerateInput, options: TurnOptions): Promise<StartedTurn> {
+  const access = await conversationAccess(services, auth, conversationId)
+  requireWrite(access)
+  const { conversation } = access
+  const message = await findMessage(services.db, input.userMessageId)
+  if (!message || message.conversationId !== conversation.id || message.role !== 'user') throw notFound('Message')
+  const modelId = resolveModel(services, input.modelId, conversation.modelId)
+  return beginTurn(services, auth, conversation, { parts: message.parts as Part[], reply: message, modelId, inference: input.inference, key: undefined, requestHash: null }, options)
+}
+
+interface TurnPlan {
+  /** The user's parts: a new message's, or those of `reply`. */
+  parts: Part[]
+  /** A stored user message this turn answers again (no new user message), or null for a new one. */
+  reply: MessageRow | null
+  parentId?: string | undefined
+  modelId: string
+  inference: InferenceConfig | undefined
+  key: string | undefined
+  requestHash: string | null
+}
+
+async function beginTurn(services: Services, auth: AuthContext, conversation: ConversationRow, plan: TurnPlan, options: TurnOptions): Promise<StartedTurn> {
+  const { parts, reply: retrying, modelId, key, requestHash } = plan
+  await services.governance.checkLimits({ auth, modelId, conversationId: conversation.id })
   const addedBytes = (retrying ? 0 : partsBytes(parts)) + partsBytes([])
   const maxBytes = services.config.MAX_CONVERSATION_BYTES
   if (conversation.storedBytes + addedBytes > maxBytes) throw conversationFull(maxBytes)
 
-  const leafId = retrying ? retrying.parentId : (input.parentId ?? null)
+  const leafId = retrying ? retrying.parentId : (plan.parentId ?? null)
   const chain = retrying && !leafId ? [] : await conversationChain(services.db, conversation.id, leafId)
   if (leafId && chain.length === 0) throw notFound('Parent message')
   const parentId = chain[chain.length - 1]?.id ?? null
@@ -167,7 +213,7 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     createdAt: now,
     updatedAt: now,
   }
-  const inference = inferenceFor(services.config, modelId, input.inference)
+  const inference = inferenceFor(services.config, modelId, plan.inference)
   const systemTokens = conversation.systemPrompt ? estimateTokens([{ type: 'text', text: conversation.systemPrompt }]) : 0
   const budget = contextTokensFor(services.config, modelId) - (inference.maxTokens ?? services.config.DEFAULT_MAX_TOKENS) - systemTokens
   const fitted = fitHistory([...chain, { id: userMessage.id, parentId, role: 'user', parts: stripMedia(parts), status: 'complete' }], budget)
@@ -225,11 +271,13 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
 
   try {
     // Media bytes stay in the database until the producer builds the model request.
-    const chat: ChatTurn = { generation, history: fitted.messages, systemPrompt: conversation.systemPrompt, inference }
+    const chat: ChatTurn = { generation, apiKeyId: auth.apiKeyId, history: fitted.messages, systemPrompt: conversation.systemPrompt, inference }
     await services.hub.start({ generationId, conversationId: conversation.id, task: 'chat', input: chat })
   } catch (error) {
     await sweepOrphanedGenerations(services.db, services.now(), [generationId])
     throw error
   }
+  const running = services.hub.running(generationId)
+  if (running) options.waitUntil(running)
   return { generation, userMessage, assistantMessage, replayed: false }
 }

@@ -1,4 +1,4 @@
-import type { SequencedEvent } from './events'
+import type { SequencedEvent } from '../stream/events'
 
 const encoder = new TextEncoder()
 

@@ -9,29 +9,26 @@
  *   schedules a heartbeat alarm every HEARTBEAT_MS while anything runs: the alarm keeps the object from being
  *   evicted mid-generation (the installed workerd does not know `durable_object_io_tasks_prevent_eviction`).
  * - On every wake (constructor) and alarm, generations stored as running that no producer in this instance owns —
- *   after an eviction, a deploy, a crash — are finalized: if D1 still has the turn running, the assistant message
- *   becomes `incomplete` with its partial text (from the stored deltas when they hold more than the last checkpoint)
- *   and the generation `failed` with `interrupted`; then the stream is ended as D1 tells it (the text it lacks as one
- *   delta, then the outcome), so followers end with the stored message's text. Persist, then announce.
+ *   after an eviction, a deploy, a crash — are ended by their task's `recover` (the chat task finalizes the turn in
+ *   D1 and ends the stream as D1 tells it; see src/chat/chat-task.ts), with the events the object had stored.
+ *   Persist, then announce.
  * - When storage refuses writes (the instance is being shut down) the producer is left to finish its own D1 write;
  *   its events are dropped, and the next instance reconciles the stream with D1 as above.
  * - The alarm also deletes finished generations after their retention (idempotent, as alarms are at-least-once).
  *
- * Only the Worker entry imports this file: `cloudflare:workers` exists only on workerd.
+ * Only the Worker entry imports this file: `cloudflare:workers` exists only on workerd. The object's storage is
+ * src/stream/durable-object-store.ts; the Worker's side of the RPC is src/stream/durable-object-hub.ts.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { buildServices, type AppDependencies } from '../app'
-import type { Part } from '../chat/parts'
-import { findGeneration, sweepOrphanedGenerations } from '../db/repositories/generations'
-import { checkpointMessage, findMessage } from '../db/repositories/messages'
+import { encodeBatches, type GenerationObjectRpc } from '../stream/durable-object-hub'
+import { createGenerationStore, GenerationConflictError, type GenerationStore } from '../stream/durable-object-store'
+import type { GenerationTask, HubStatus, ProducerContext, TaskRunner } from '../stream/hub'
+import { interruptedEvent } from '../stream/tasks'
 import type { Services } from '../types'
-import type { GenerationEvent, SequencedEvent } from './events'
-import type { GenerationTask, HubStatus, ProducerContext, TaskRunner } from './hub'
-import { encodeBatches, type GenerationObjectRpc } from './durable-object-hub'
-import { createGenerationStore, GenerationConflictError, type GenerationStore } from './durable-object-store'
 
 /**
- * Task handlers for the objects of this isolate that take precedence over the app's registry (src/chat/tasks.ts),
+ * Task runners for the objects of this isolate that take precedence over the app's task registry (services.tasks),
  * by task name. Empty in production; the workerd tests register a `test` task that runs the conformance scripts.
  */
 export const localTasks = new Map<string, TaskRunner>()
@@ -40,79 +37,9 @@ export type ObjectDependencies = Omit<AppDependencies, 'hub'>
 
 const DEFAULT_RETENTION_MS = 600_000
 
-const interrupted = (generationId: string): GenerationEvent => ({
-  type: 'generation.failed',
-  data: {
-    generationId,
-    code: 'interrupted',
-    message: 'The generation was interrupted (the server restarted) and could not be resumed',
-    retryable: true,
-  },
-})
-
 /** Before (or without) services: the same JSON lines as the app's logger. */
 const log = (level: 'warn' | 'error', message: string, fields: Record<string, unknown>) =>
   console.log(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }))
-
-const textOf = (parts: readonly Part[]) => parts.map((part) => (part.type === 'text' ? part.text : '')).join('')
-
-/**
- * The parts a text-only turn had reached, rebuilt from its stored events; null when the turn had other content
- * (reasoning, tools), whose structure only the last checkpoint keeps.
- */
-function loggedTextParts(events: readonly SequencedEvent[]): Part[] | null {
-  let text = ''
-  for (const event of events) {
-    if (event.type === 'text.delta') text += event.data.delta
-    else if (event.type === 'reasoning.delta' || event.type === 'tool.call' || event.type === 'tool.result') return null
-  }
-  return text ? [{ type: 'text', text }] : []
-}
-
-/**
- * Ends an interrupted chat turn: finalizes it in the database if it is still running there (incomplete, keeping the
- * most partial text available), then returns the events that end its stream as the database tells it. The previous
- * instance's producer may have outlived its storage (a deploy leaves in-flight work 30 s, storage stops at once) and
- * finished the turn itself; either way the stream's text ends up equal to the stored message's text: the part the
- * stored events lack is sent as one last delta, then the outcome.
- */
-async function endInterruptedChat(services: Services, generationId: string, events: readonly SequencedEvent[]): Promise<GenerationEvent[]> {
-  const { db } = services
-  let generation = await findGeneration(db, generationId)
-  if (!generation) return [interrupted(generationId)]
-  if (generation.status === 'running') {
-    const message = await findMessage(db, generation.assistantMessageId)
-    const logged = loggedTextParts(events)
-    if (message?.status === 'streaming' && logged) {
-      const checkpointed = message.parts as Part[]
-      if (checkpointed.every((part) => part.type === 'text') && textOf(logged).length > textOf(checkpointed).length) {
-        await checkpointMessage(db, message.id, logged, services.now())
-      }
-    }
-    await sweepOrphanedGenerations(db, services.now(), [generationId])
-    generation = (await findGeneration(db, generationId)) ?? generation
-  }
-  const message = await findMessage(db, generation.assistantMessageId)
-  const streamed = events.map((event) => (event.type === 'text.delta' ? event.data.delta : '')).join('')
-  const stored = message ? textOf(message.parts as Part[]) : ''
-  const ending: GenerationEvent[] = []
-  if (stored.length > streamed.length && stored.startsWith(streamed)) ending.push({ type: 'text.delta', data: { generationId, delta: stored.slice(streamed.length) } })
-  const usage = { inputTokens: generation.inputTokens ?? 0, outputTokens: generation.outputTokens ?? 0 }
-  if (generation.inputTokens !== null && !events.some((event) => event.type === 'usage')) ending.push({ type: 'usage', data: { generationId, ...usage } })
-  if (generation.status === 'completed') {
-    ending.push({
-      type: 'generation.completed',
-      data: { generationId, assistantMessageId: generation.assistantMessageId, stopReason: message?.stopReason ?? 'end_turn', usage, latencyMs: message?.latencyMs ?? 0 },
-    })
-  } else if (generation.status === 'cancelled') {
-    ending.push({ type: 'generation.cancelled', data: { generationId } })
-  } else if (generation.status === 'failed' && generation.errorCode && generation.errorCode !== 'interrupted') {
-    ending.push({ type: 'generation.failed', data: { generationId, code: generation.errorCode, message: `The generation failed (${generation.errorCode})`, retryable: false } })
-  } else {
-    ending.push(interrupted(generationId))
-  }
-  return ending
-}
 
 export abstract class GenerationObjectBase<Env = unknown> extends DurableObject<Env> implements GenerationObjectRpc {
   private readonly store: GenerationStore
@@ -172,7 +99,9 @@ export abstract class GenerationObjectBase<Env = unknown> extends DurableObject<
   private async recover(): Promise<void> {
     for (const orphan of this.store.orphans()) {
       try {
-        const ending = orphan.task === 'chat' ? await endInterruptedChat(this.services().services, orphan.id, this.store.events(orphan.id)) : [interrupted(orphan.id)]
+        const ending = localTasks.has(orphan.task)
+          ? [interruptedEvent(orphan.id)]
+          : await this.services().services.tasks.recover(orphan.task, orphan.id, this.store.events(orphan.id))
         this.store.finishOrphan(orphan.id, ending)
       } catch (error) {
         log('error', 'could not finalize an interrupted generation; the next alarm retries', { generationId: orphan.id, error: String(error) })
