@@ -20,7 +20,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { connect, createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
@@ -1053,8 +1053,10 @@ async function unpacedSection(ctx: Context): Promise<{ pass: boolean; json: unkn
   if (args['with-logging']) targets.push(await startEdgeChat({ ...common, name: 'edgechat LOG_LEVEL=info', logLevel: 'info' }))
   // --compare DIR: a second EdgeChat built from another copy of the project (say, the previous commit checked out
   // elsewhere), measured in the same run, in alternating rounds: the fair way to see what a change did on a
-  // machine whose speed drifts. Its bundle sits next to ours, so its ../../migrations is ours.
-  if (args.compare) targets.push(await startEdgeChat({ ...common, name: `edgechat from ${resolve(args.compare)}`, bundle: join(buildDir, 'compare.mjs') }))
+  // machine whose speed drifts. It migrates its database with its own migrations (see main).
+  if (args.compare) {
+    targets.push(await startEdgeChat({ ...common, name: `edgechat from ${resolve(args.compare)}`, bundle: join(buildDir, 'compare', 'bundle', 'compare.mjs') }))
+  }
   console.log(`started ${targets.length} targets in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
   const phases = await measure(targets, s)
@@ -1385,7 +1387,6 @@ async function main() {
       server: join(ROOT, 'src/entries/node.ts'),
       emulator: join(ROOT, 'src/entries/emulator.ts'),
       ...(RUN_PACED ? { 'redis-bridge': join(ROOT, 'test/redis-bridge/main.ts') } : {}),
-      ...(compareRoot ? { compare: join(compareRoot, 'src/entries/node.ts') } : {}),
     },
     outdir: buildDir,
     outExtension: { '.js': '.mjs' },
@@ -1397,6 +1398,23 @@ async function main() {
     sourcemap: 'linked',
     logLevel: 'error',
   })
+  if (compareRoot) {
+    // The other copy runs its own migrations (its schema may differ): its bundle sits two levels below a folder
+    // holding a copy of them, so its ../../migrations is theirs; packages still resolve from this checkout.
+    await build({
+      entryPoints: { compare: join(compareRoot, 'src/entries/node.ts') },
+      outdir: join(buildDir, 'compare', 'bundle'),
+      outExtension: { '.js': '.mjs' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: 'linked',
+      logLevel: 'error',
+    })
+    cpSync(join(compareRoot, 'migrations'), join(buildDir, 'migrations'), { recursive: true })
+  }
 
   // One emulator for both sections: pacing is per request (directives in the user text).
   const emulatorPort = await freePort()

@@ -37,23 +37,29 @@ export interface DeadlineSettings {
 /**
  * The deadlines of one generation's model call, as an AbortSignal: `signal` aborts with the outer signal's reason
  * (a cancel, an interruption) or with an UpstreamTimeout, so the two stay apart. Timers only: runs on every runtime.
+ * The hot path (a chunk of the answer) costs a clock read: the idle timer is armed once and, when it fires early,
+ * re-armed for what is left since the last chunk.
  */
 export class Deadlines {
   private readonly controller = new AbortController()
   private readonly timers = new Map<DeadlinePhase, ReturnType<typeof setTimeout>>()
   private flowing = false
+  private lastEventAt = 0
+  /** Rejects the one `race` in progress when the signal aborts (awaits are sequential). */
+  private rejectPending: ((error: unknown) => void) | null = null
   private readonly onOuterAbort: () => void
 
   constructor(
     private readonly outer: AbortSignal,
     private readonly settings: DeadlineSettings,
+    private readonly now: () => number = Date.now,
   ) {
     this.onOuterAbort = () => this.abort(outer.reason)
     if (outer.aborted) this.onOuterAbort()
     else outer.addEventListener('abort', this.onOuterAbort, { once: true })
-    this.arm('generation', settings.generationSeconds)
-    this.arm('connect', settings.connectSeconds)
-    this.arm('first_token', settings.firstTokenSeconds)
+    this.arm('generation', settings.generationSeconds * 1000)
+    this.arm('connect', settings.connectSeconds * 1000)
+    this.arm('first_token', settings.firstTokenSeconds * 1000)
   }
 
   get signal(): AbortSignal {
@@ -73,11 +79,15 @@ export class Deadlines {
 
   /** Events arrived; `content` when some of them are content (the first such ends the first-token deadline). */
   events(content: boolean): void {
-    if (!this.flowing && content) {
-      this.flowing = true
-      this.clear('first_token')
+    if (this.flowing) {
+      this.lastEventAt = this.now()
+      return
     }
-    if (this.flowing) this.arm('idle', this.settings.idleSeconds)
+    if (!content) return
+    this.flowing = true
+    this.lastEventAt = this.now()
+    this.clear('first_token')
+    this.arm('idle', this.settings.idleSeconds * 1000)
   }
 
   /** Settles with `promise`, or rejects with an AbortError as soon as the signal aborts (whatever `promise` does). */
@@ -85,15 +95,14 @@ export class Deadlines {
     const signal = this.controller.signal
     if (signal.aborted) return Promise.reject(abortError(signal))
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(abortError(signal))
-      signal.addEventListener('abort', onAbort, { once: true })
+      this.rejectPending = reject
       promise.then(
         (value) => {
-          signal.removeEventListener('abort', onAbort)
+          this.rejectPending = null
           resolve(value)
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort)
+          this.rejectPending = null
           reject(error)
         },
       )
@@ -106,12 +115,19 @@ export class Deadlines {
     this.outer.removeEventListener('abort', this.onOuterAbort)
   }
 
-  private arm(phase: DeadlinePhase, seconds: number): void {
+  private arm(phase: DeadlinePhase, ms: number): void {
     this.clear(phase)
-    this.timers.set(
-      phase,
-      setTimeout(() => this.abort(new UpstreamTimeout(phase, seconds)), Math.min(seconds * 1000, MAX_TIMER_MS)),
-    )
+    this.timers.set(phase, setTimeout(() => this.expire(phase), Math.min(ms, MAX_TIMER_MS)))
+  }
+
+  private expire(phase: DeadlinePhase): void {
+    this.timers.delete(phase)
+    if (phase === 'idle') {
+      const left = this.lastEventAt + this.settings.idleSeconds * 1000 - this.now()
+      if (left > 0) return this.arm('idle', left)
+    }
+    const seconds = { connect: this.settings.connectSeconds, first_token: this.settings.firstTokenSeconds, idle: this.settings.idleSeconds, generation: this.settings.generationSeconds }[phase]
+    this.abort(new UpstreamTimeout(phase, seconds))
   }
 
   private clear(phase: DeadlinePhase): void {
@@ -124,5 +140,7 @@ export class Deadlines {
     if (this.controller.signal.aborted) return
     this.dispose()
     this.controller.abort(reason)
+    this.rejectPending?.(abortError(this.controller.signal))
+    this.rejectPending = null
   }
 }

@@ -125,7 +125,8 @@ export abstract class GenerationObjectBase<Env = unknown> extends DurableObject<
   async start(task: GenerationTask, options: { retentionMs?: number } = {}): Promise<string | null> {
     const retentionMs = options.retentionMs ?? (localTasks.has(task.task) ? DEFAULT_RETENTION_MS : this.services().services.config.STREAM_RETENTION_SECONDS * 1000)
     try {
-      await this.store.start(task, { retentionMs })
+      // The task arrived over RPC: its input is checked here, where it runs.
+      await this.store.start(localTasks.has(task.task) ? task : this.services().services.tasks.parse(task), { retentionMs })
     } catch (error) {
       if (error instanceof GenerationConflictError) return error.message
       throw error

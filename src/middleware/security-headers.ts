@@ -14,7 +14,7 @@ const HSTS = 'max-age=31536000'
  * Strict-Transport-Security received over plain HTTP, so a forged header cannot pin anything.
  */
 function overHttps(c: Context<AppEnv>): boolean {
-  if (new URL(c.req.url).protocol === 'https:') return true
+  if (c.req.url.startsWith('https:')) return true
   return c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https'
 }
 

@@ -176,7 +176,7 @@ describe('task registry', () => {
     return { emitted, context: { signal: new AbortController().signal, emit: (event: GenerationEvent) => void emitted.push(event) } }
   }
 
-  it('validates a task input before running it, and recovers with the task or as interrupted', async () => {
+  it('validates a task input that arrives from elsewhere, runs it, and recovers with the task or as interrupted', async () => {
     const echo = defineTask<string, { text: string }>({
       name: 'echo',
       input: z.object({ text: z.string() }),
@@ -187,7 +187,9 @@ describe('task registry', () => {
     const ok = context()
     await registry.run({ generationId: 'g', conversationId: 'c', task: 'echo', input: { text: 'hi' } }, ok.context)
     expect(ok.emitted).toEqual([{ type: 'text.delta', data: { generationId: 'g', delta: '> hi' } }])
-    await expect(registry.run({ generationId: 'g', conversationId: 'c', task: 'echo', input: { text: 1 } }, context().context)).rejects.toThrow(/invalid input/)
+    expect(registry.parse({ generationId: 'g', conversationId: 'c', task: 'echo', input: { text: 'hi', extra: 1 } }).input).toEqual({ text: 'hi' })
+    expect(() => registry.parse({ generationId: 'g', conversationId: 'c', task: 'echo', input: { text: 1 } })).toThrow(/invalid input/)
+    expect(() => registry.parse({ generationId: 'g', conversationId: 'c', task: 'nope', input: {} })).toThrow(/unknown task/)
     await expect(registry.run({ generationId: 'g', conversationId: 'c', task: 'nope', input: {} }, context().context)).rejects.toThrow(/unknown task/)
     expect(await registry.recover('echo', 'g', [])).toEqual([expect.objectContaining({ data: expect.objectContaining({ message: '> ' }) })])
     expect(await registry.recover('nope', 'g', [])).toEqual([expect.objectContaining({ type: 'generation.failed', data: expect.objectContaining({ code: 'interrupted' }) })])
@@ -195,7 +197,7 @@ describe('task registry', () => {
 
   it('refuses a chat input without its generation', async () => {
     const s = await services()
-    await expect(s.tasks.run({ generationId: 'g', conversationId: 'c', task: chatTask.name, input: { history: [] } }, context().context)).rejects.toThrow(/invalid input/)
+    expect(() => s.tasks.parse({ generationId: 'g', conversationId: 'c', task: chatTask.name, input: { history: [] } })).toThrow(/invalid input/)
   })
 })
 

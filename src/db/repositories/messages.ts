@@ -39,21 +39,26 @@ export interface MediaStub {
  */
 export async function conversationChain(db: Database, conversationId: string, leafId: string | null): Promise<HistoryMessage[]> {
   const rows = await db.all<{ id: string; parent_id: string | null; role: 'user' | 'assistant'; status: MessageRow['status']; parts: string }>(sql`
+    -- CROSS JOIN keeps SQLite's join order: each step looks one parent up by primary key, instead of scanning the
+    -- conversation's messages per step (and the final join the whole table), as the planner otherwise chose.
     with recursive chain(id, parent_id, depth) as (
       select id, parent_id, 0 from messages
       where conversation_id = ${conversationId}
         and id = coalesce(${leafId}, (select id from messages where conversation_id = ${conversationId} order by id desc limit 1))
       union all
-      select m.id, m.parent_id, chain.depth + 1 from messages m join chain on m.id = chain.parent_id
+      select m.id, m.parent_id, chain.depth + 1 from chain cross join messages m on m.id = chain.parent_id
       where m.conversation_id = ${conversationId} and chain.depth < 1000000
     )
     select m.id, m.parent_id, m.role, m.status,
-      (select json_group_array(
-          case when json_extract(p.value, '$.type') in ('image', 'document')
-            then json_set(json_remove(p.value, '$.data'), '$.bytes', length(json_extract(p.value, '$.data')) * 3 / 4)
-            else json(p.value) end)
-        from json_each(m.parts) p) as parts
-    from chain join messages m on m.id = chain.id
+      -- Only parts with media are rebuilt (a media part's "type" key is written unescaped; text never holds one).
+      case when instr(m.parts, '"type":"image"') or instr(m.parts, '"type":"document"') then
+        (select json_group_array(
+            case when json_extract(p.value, '$.type') in ('image', 'document')
+              then json_set(json_remove(p.value, '$.data'), '$.bytes', length(json_extract(p.value, '$.data')) * 3 / 4)
+              else json(p.value) end)
+          from json_each(m.parts) p)
+      else m.parts end as parts
+    from chain cross join messages m on m.id = chain.id
     order by chain.depth desc`)
   return rows.map((row) => ({ id: row.id, parentId: row.parent_id, role: row.role, status: row.status, parts: JSON.parse(row.parts) as unknown[] }))
 }
