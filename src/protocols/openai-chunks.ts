@@ -1,4 +1,5 @@
 import { AppError, errorStatus, type ErrorCode } from '../errors'
+import { eventStreamBody } from './sse'
 import type { SequencedEvent, Usage } from '../stream/events'
 import type { CollectedTurn } from './collect-turn'
 import { openAIError } from './openai-errors'
@@ -115,49 +116,10 @@ export function createChatCompletionEncoder(options: ChunkOptions): (events: rea
   }
 }
 
-const bytes = new TextEncoder()
 
-/**
- * Streams event batches as chunks, with `: ping` comments while idle (SSE comments, which OpenAI's clients skip).
- * Pull-based; a client that goes away cancels the stream, which leaves the iterator and so aborts the model call.
- */
+/** Streams event batches as chunks (with pings while idle); a client that goes away aborts the model call. */
 export function chatCompletionStream(batches: AsyncIterable<SequencedEvent[]>, options: ChunkOptions, pingMs = 15_000): ReadableStream<Uint8Array> {
-  const iterator = batches[Symbol.asyncIterator]()
-  const encode = createChatCompletionEncoder(options)
-  let ping: ReturnType<typeof setInterval> | undefined
-  let lastWrite = Date.now()
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      ping = setInterval(() => {
-        if (Date.now() - lastWrite < pingMs) return
-        lastWrite = Date.now()
-        try {
-          controller.enqueue(bytes.encode(': ping\n\n'))
-        } catch {
-          clearInterval(ping)
-        }
-      }, pingMs)
-    },
-    async pull(controller) {
-      for (;;) {
-        const next = await iterator.next()
-        if (next.done) {
-          clearInterval(ping)
-          controller.close()
-          return
-        }
-        const text = encode(next.value)
-        if (!text) continue
-        lastWrite = Date.now()
-        controller.enqueue(bytes.encode(text))
-        return
-      }
-    },
-    async cancel() {
-      clearInterval(ping)
-      await iterator.return?.()
-    },
-  })
+  return eventStreamBody(batches, createChatCompletionEncoder(options), pingMs)
 }
 
 /** The whole answer as a `chat.completion`; a turn that did not complete is the HTTP error it ended with. */

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
-import type { DocumentFormat, ImageFormat, Part } from '../chat/parts'
+import { dataUrl, inlineFilePart } from '../chat/inline-media'
+import type { Part } from '../chat/parts'
 import type { StatelessTurnInput } from '../chat/stateless-turn'
 import { AppError } from '../errors'
 import type { InferenceConfig, ModelMessage, ToolChoice, ToolDefinition } from '../models/model-client'
@@ -82,46 +83,6 @@ export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>
 
 const invalid = (path: string, message: string) => new AppError('validation_failed', `${path}: ${message}`, { errors: [{ path, message }] })
 
-const IMAGE_FORMATS: Readonly<Record<string, z.infer<typeof ImageFormat>>> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpeg',
-  'image/jpg': 'jpeg',
-  'image/gif': 'gif',
-  'image/webp': 'webp',
-}
-
-const DOCUMENT_FORMATS: Readonly<Record<string, z.infer<typeof DocumentFormat>>> = {
-  'application/pdf': 'pdf',
-  'text/csv': 'csv',
-  'application/msword': 'doc',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
-  'application/vnd.ms-excel': 'xls',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
-  'text/html': 'html',
-  'text/plain': 'txt',
-  'text/markdown': 'md',
-}
-
-const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s
-
-/** A base64 data URL's media type and payload; anything else (http URLs included: nothing is fetched) is a 400. */
-function dataUrl(url: string, path: string): { mediaType: string; data: string } {
-  const match = DATA_URL.exec(url)
-  if (!match) throw invalid(path, 'must be a data URL (data:<media type>;base64,…): remote URLs are not fetched')
-  const [, mediaType, params, payload] = match as unknown as [string, string, string, string]
-  if (!/;base64$/i.test(params)) throw invalid(path, 'the data URL must be base64-encoded')
-  const data = payload.replace(/\s+/g, '')
-  if (data.length === 0 || data.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw invalid(path, 'the data URL is not valid base64')
-  return { mediaType: mediaType.toLowerCase().trim(), data }
-}
-
-/** Bedrock names documents with letters, digits, spaces, hyphens, parentheses and brackets only. */
-function documentName(filename: string | undefined, format: string): string {
-  const base = (filename ?? '').replace(/\.[A-Za-z0-9]{1,5}$/, '')
-  const name = base.replace(/[^A-Za-z0-9 \-()[\]]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200)
-  return name || `document ${format}`
-}
-
 type UserContent = z.infer<typeof UserMessage>['content']
 
 function userParts(content: UserContent, at: string): Part[] {
@@ -131,20 +92,12 @@ function userParts(content: UserContent, at: string): Part[] {
     switch (part.type) {
       case 'text':
         return { type: 'text', text: part.text }
-      case 'image_url': {
-        const { mediaType, data } = dataUrl(part.image_url.url, `${path}.image_url.url`)
-        const format = IMAGE_FORMATS[mediaType]
-        if (!format) throw invalid(`${path}.image_url.url`, `${mediaType.slice(0, 100) || 'this media type'} is not supported (png, jpeg, gif, webp)`)
-        return { type: 'image', format, data }
-      }
+      case 'image_url':
+        return inlineFilePart(dataUrl(part.image_url.url, `${path}.image_url.url`), `${path}.image_url.url`, 'images')
       case 'file': {
         if (!part.file.file_data) throw invalid(`${path}.file`, 'file_id is not supported: send the file inline as file_data (a data URL)')
-        const { mediaType, data } = dataUrl(part.file.file_data, `${path}.file.file_data`)
-        const image = IMAGE_FORMATS[mediaType]
-        if (image) return { type: 'image', format: image, data }
-        const format = DOCUMENT_FORMATS[mediaType]
-        if (!format) throw invalid(`${path}.file.file_data`, `${mediaType.slice(0, 100) || 'this media type'} is not supported (pdf, csv, doc, docx, xls, xlsx, html, txt, md)`)
-        return { type: 'document', format, name: documentName(part.file.filename, format), data }
+        const file = dataUrl(part.file.file_data, `${path}.file.file_data`)
+        return inlineFilePart({ ...file, filename: part.file.filename ?? undefined }, `${path}.file.file_data`)
       }
       case 'input_audio':
         throw invalid(`${path}.type`, 'audio input is not supported')

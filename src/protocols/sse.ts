@@ -16,10 +16,16 @@ export const SSE_HEADERS = {
 }
 
 /**
- * Streams event batches as SSE with `: ping` comments while idle. Pull-based, so a slow client applies
- * backpressure to its own subscription only; a client that goes away ends the subscription, not the generation.
+ * A text/event-stream body: each batch of events as the string `encode` makes of it (one write per batch; an empty
+ * string writes nothing), and a `: ping` comment while idle (every event-stream client skips comments). Pull-based,
+ * so a slow client applies backpressure to its own subscription only; a client that goes away ends the iterator (a
+ * subscription, or a stateless turn's model call), not a generation another reader follows.
  */
-export function sseStream(batches: AsyncIterable<SequencedEvent[]>, pingMs = 15_000): ReadableStream<Uint8Array> {
+export function eventStreamBody(
+  batches: AsyncIterable<SequencedEvent[]>,
+  encode: (events: readonly SequencedEvent[]) => string,
+  pingMs = 15_000,
+): ReadableStream<Uint8Array> {
   const iterator = batches[Symbol.asyncIterator]()
   let ping: ReturnType<typeof setInterval> | undefined
   let lastWrite = Date.now()
@@ -36,18 +42,28 @@ export function sseStream(batches: AsyncIterable<SequencedEvent[]>, pingMs = 15_
       }, pingMs)
     },
     async pull(controller) {
-      const next = await iterator.next()
-      if (next.done) {
-        clearInterval(ping)
-        controller.close()
+      for (;;) {
+        const next = await iterator.next()
+        if (next.done) {
+          clearInterval(ping)
+          controller.close()
+          return
+        }
+        const text = encode(next.value)
+        if (!text) continue
+        lastWrite = Date.now()
+        controller.enqueue(encoder.encode(text))
         return
       }
-      lastWrite = Date.now()
-      controller.enqueue(encoder.encode(encodeSse(next.value)))
     },
     async cancel() {
       clearInterval(ping)
       await iterator.return?.()
     },
   })
+}
+
+/** Native SSE (`id`, `event`, `data` per event). */
+export function sseStream(batches: AsyncIterable<SequencedEvent[]>, pingMs = 15_000): ReadableStream<Uint8Array> {
+  return eventStreamBody(batches, encodeSse, pingMs)
 }

@@ -1,3 +1,4 @@
+import { eventStreamBody } from './sse'
 import type { SequencedEvent } from '../stream/events'
 
 /**
@@ -120,48 +121,8 @@ export function createUiMessageEncoder(): (events: readonly SequencedEvent[]) =>
 
 const errorTextOf = (output: unknown) => (typeof output === 'string' ? output : JSON.stringify(output ?? 'The tool failed'))
 
-const bytes = new TextEncoder()
 
-/**
- * Streams event batches as UI message chunks, with `: ping` comments while idle (the client's SSE parser skips
- * them). Pull-based: a slow client backpressures its own subscription; a client that goes away ends only that.
- */
+/** Streams event batches as UI message chunks (with pings while idle; a batch of usage alone writes nothing). */
 export function uiMessageStream(batches: AsyncIterable<SequencedEvent[]>, pingMs = 15_000): ReadableStream<Uint8Array> {
-  const iterator = batches[Symbol.asyncIterator]()
-  const encode = createUiMessageEncoder()
-  let ping: ReturnType<typeof setInterval> | undefined
-  let lastWrite = Date.now()
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      ping = setInterval(() => {
-        if (Date.now() - lastWrite < pingMs) return
-        lastWrite = Date.now()
-        try {
-          controller.enqueue(bytes.encode(': ping\n\n'))
-        } catch {
-          clearInterval(ping)
-        }
-      }, pingMs)
-    },
-    async pull(controller) {
-      for (;;) {
-        const next = await iterator.next()
-        if (next.done) {
-          clearInterval(ping)
-          controller.close()
-          return
-        }
-        const text = encode(next.value)
-        // A batch of usage events only encodes to nothing: read on rather than enqueue an empty chunk.
-        if (!text) continue
-        lastWrite = Date.now()
-        controller.enqueue(bytes.encode(text))
-        return
-      }
-    },
-    async cancel() {
-      clearInterval(ping)
-      await iterator.return?.()
-    },
-  })
+  return eventStreamBody(batches, createUiMessageEncoder(), pingMs)
 }
