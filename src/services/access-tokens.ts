@@ -15,12 +15,14 @@ export const TOKEN_AUDIENCE = 'edgechat-api'
  */
 export interface AccessTokenCache {
   key: { secret: string; key: Promise<CryptoKey> } | null
+  /** The key refresh-token successors are derived with (sessions.ts: successorOf). */
+  successorKey: { secret: string; key: Promise<CryptoKey> } | null
   generations: Map<string, { generation: number | null; readAt: number }>
   verified: Map<string, { userId: string; expiresAt: number; generation: number }>
 }
 
 export function createAccessTokenCache(): AccessTokenCache {
-  return { key: null, generations: new Map(), verified: new Map() }
+  return { key: null, successorKey: null, generations: new Map(), verified: new Map() }
 }
 
 function hmacKey(services: Services): Promise<CryptoKey> {

@@ -30,20 +30,19 @@ const refreshInvalid = () => new AppError('unauthorized', 'Invalid or expired re
  * keeps only SHA-256 hashes, as for every refresh token. It is as unguessable as a random token to anyone without
  * the server secret, and whoever holds the old token could obtain the successor within the window anyway.
  */
-const successorKeys = new Map<string, Promise<CryptoKey>>()
-async function successorOf(secret: string, refreshToken: string): Promise<string> {
-  let key = successorKeys.get(secret)
-  if (!key) {
-    key = (async () => {
-      const hmac = (raw: Uint8Array<ArrayBuffer>) =>
-        crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+async function successorOf(services: Services, refreshToken: string): Promise<string> {
+  const secret = services.config.JWT_SECRET
+  const cache = services.accessTokens
+  if (cache.successorKey?.secret !== secret) {
+    const key = (async () => {
+      const hmac = (raw: Uint8Array<ArrayBuffer>) => crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
       const label = new TextEncoder().encode('edgechat refresh-token successor v1')
       const derived = await crypto.subtle.sign('HMAC', await hmac(new TextEncoder().encode(secret)), label)
       return hmac(new Uint8Array(derived))
     })()
-    successorKeys.set(secret, key)
+    cache.successorKey = { secret, key }
   }
-  const mac = await crypto.subtle.sign('HMAC', await key, new TextEncoder().encode(refreshToken))
+  const mac = await crypto.subtle.sign('HMAC', await cache.successorKey.key, new TextEncoder().encode(refreshToken))
   return `rt_${toBase64Url(new Uint8Array(mac))}`
 }
 
@@ -133,7 +132,7 @@ export async function refresh(services: Services, refreshToken: string): Promise
   const row = await findRefreshTokenByHash(services.db, await sha256Hex(refreshToken))
   const now = services.now()
   if (!row || row.revokedAt || row.expiresAt <= now) throw refreshInvalid()
-  const successor = await successorOf(services.config.JWT_SECRET, refreshToken)
+  const successor = await successorOf(services, refreshToken)
   const next = { userId: row.userId, familyId: row.familyId, refreshToken: successor, parentId: row.id }
   if (!row.rotatedAt && (await markRotated(services.db, row.id, now))) return issuePair(services, next)
 
