@@ -48,15 +48,15 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
     metrics.activeGenerations.inc()
     emit(spec.started)
 
+    // Counted once the outcome is stored: a store that fails (and is retried as a failure below) counts once.
     const finish = async (outcome: Pick<TurnOutcome, 'state' | 'messageStatus' | 'errorCode'>) => {
-      metrics.activeGenerations.dec()
-      metrics.generations.inc({ ...model, outcome: outcome.state })
       const { usage, stopReason } = result
+      await persistence.finish({ ...outcome, parts: builder.parts(), usage, stopReason, latencyMs: Date.now() - started })
+      metrics.generations.inc({ ...model, outcome: outcome.state })
       if (usage) {
         metrics.tokens.inc({ ...model, direction: 'input' }, usage.inputTokens)
         metrics.tokens.inc({ ...model, direction: 'output' }, usage.outputTokens)
       }
-      await persistence.finish({ ...outcome, parts: builder.parts(), usage, stopReason, latencyMs: Date.now() - started })
       await services.governance
         .recordUsage({
           ...spec.account,
@@ -95,53 +95,61 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
         : () => {},
     }
     try {
-      // The step loop: one model call per step, for as long as the answer asks for another (the tool loop's place).
-      for (let request: ModelRequest | null = await deadlines.race(spec.request()); request; request = nextStep(result)) {
-        await runStep(services.models, request, step, result)
+      await steps()
+    } finally {
+      metrics.activeGenerations.dec()
+    }
+
+    async function steps(): Promise<void> {
+      try {
+        // The step loop: one model call per step, for as long as the answer asks for another (the tool loop's place).
+        for (let request: ModelRequest | null = await deadlines.race(spec.request()); request; request = nextStep(result)) {
+          await runStep(services.models, request, step, result)
+        }
+        deadlines.dispose()
+        await finish({ state: 'completed', messageStatus: 'complete', errorCode: null })
+        emit({
+          type: 'generation.completed',
+          data: {
+            generationId,
+            assistantMessageId: spec.assistantMessageId,
+            stopReason: result.stopReason ?? 'end_turn',
+            usage: { inputTokens: result.usage?.inputTokens ?? 0, outputTokens: result.usage?.outputTokens ?? 0 },
+            latencyMs: Date.now() - started,
+          },
+        })
+      } catch (error) {
+        deadlines.dispose()
+        const hasContent = !builder.empty
+        if (signal.aborted && signal.reason instanceof GenerationInterrupted) {
+          result.stopReason = 'interrupted'
+          await finish({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: 'interrupted' })
+          emit({ type: 'generation.failed', data: { generationId, code: 'interrupted', message: signal.reason.message, retryable: true } })
+          return
+        }
+        if (signal.aborted) {
+          result.stopReason = 'cancelled'
+          await finish({ state: 'cancelled', messageStatus: 'cancelled', errorCode: null })
+          emit({ type: 'generation.cancelled', data: { generationId } })
+          return
+        }
+        const timeout = deadlines.timeout
+        if (timeout) {
+          services.logger.warn('model call timed out', { generationId, phase: timeout.phase, seconds: timeout.seconds })
+          result.stopReason = 'timeout'
+          await finish({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: 'upstream_timeout' })
+          emit({ type: 'generation.failed', data: { generationId, code: 'upstream_timeout', message: timeout.message, retryable: true } })
+          return
+        }
+        // The provider's own text stays in the log: it can name accounts and resources.
+        if (error instanceof ModelError) services.logger.warn('model call failed', { generationId, ...error.log })
+        else services.logger.error('generation failed', { generationId, error: String(error) })
+        const code = error instanceof ModelError ? error.code : 'internal'
+        const message = error instanceof ModelError ? error.message : 'The generation failed unexpectedly'
+        result.stopReason = 'error'
+        await finish({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: code })
+        emit({ type: 'generation.failed', data: { generationId, code, message, retryable: error instanceof ModelError ? error.retryable : false } })
       }
-      deadlines.dispose()
-      await finish({ state: 'completed', messageStatus: 'complete', errorCode: null })
-      emit({
-        type: 'generation.completed',
-        data: {
-          generationId,
-          assistantMessageId: spec.assistantMessageId,
-          stopReason: result.stopReason ?? 'end_turn',
-          usage: { inputTokens: result.usage?.inputTokens ?? 0, outputTokens: result.usage?.outputTokens ?? 0 },
-          latencyMs: Date.now() - started,
-        },
-      })
-    } catch (error) {
-      deadlines.dispose()
-      const hasContent = !builder.empty
-      if (signal.aborted && signal.reason instanceof GenerationInterrupted) {
-        result.stopReason = 'interrupted'
-        await finish({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: 'interrupted' })
-        emit({ type: 'generation.failed', data: { generationId, code: 'interrupted', message: signal.reason.message, retryable: true } })
-        return
-      }
-      if (signal.aborted) {
-        result.stopReason = 'cancelled'
-        await finish({ state: 'cancelled', messageStatus: 'cancelled', errorCode: null })
-        emit({ type: 'generation.cancelled', data: { generationId } })
-        return
-      }
-      const timeout = deadlines.timeout
-      if (timeout) {
-        services.logger.warn('model call timed out', { generationId, phase: timeout.phase, seconds: timeout.seconds })
-        result.stopReason = 'timeout'
-        await finish({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: 'upstream_timeout' })
-        emit({ type: 'generation.failed', data: { generationId, code: 'upstream_timeout', message: timeout.message, retryable: true } })
-        return
-      }
-      // The provider's own text stays in the log: it can name accounts and resources.
-      if (error instanceof ModelError) services.logger.warn('model call failed', { generationId, ...error.log })
-      else services.logger.error('generation failed', { generationId, error: String(error) })
-      const code = error instanceof ModelError ? error.code : 'internal'
-      const message = error instanceof ModelError ? error.message : 'The generation failed unexpectedly'
-      result.stopReason = 'error'
-      await finish({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: code })
-      emit({ type: 'generation.failed', data: { generationId, code, message, retryable: error instanceof ModelError ? error.retryable : false } })
     }
   }
 }

@@ -10,6 +10,7 @@ import type { BedrockClient, ConverseStreamEvent } from '../../src/bedrock/types
 import { chatTask } from '../../src/chat/chat-task'
 import type { Governance, UsageRecord } from '../../src/chat/governance'
 import { runStatelessTurn } from '../../src/chat/stateless-turn'
+import { turnProducer } from '../../src/chat/turn-producer'
 import { startTurn } from '../../src/chat/turns'
 import { parseConfig } from '../../src/config'
 import { libsqlDatabase } from '../../src/db/libsql'
@@ -262,5 +263,39 @@ describe('bedrockModelClient', () => {
     expect(error).toMatchObject({ code: 'rate_limited', retryable: true, status: 429 })
     expect((error as ModelError).message).not.toContain('123456789012')
     expect((error as ModelError).log).toMatchObject({ upstreamType: 'ThrottlingException', upstreamMessage: expect.stringContaining('123456789012') })
+  })
+})
+
+describe('turnProducer', () => {
+  it('counts a turn once, and frees the active gauge, when storing its outcome fails and is retried as a failure', async () => {
+    const s = await services()
+    const generationId = 'gen_store_fails'
+    const stored: string[] = []
+    const persistence = {
+      async finish(outcome: { state: string }) {
+        stored.push(outcome.state)
+        if (stored.length === 1) throw new Error('disk full')
+      },
+    }
+    const producer = turnProducer(
+      s,
+      {
+        generationId,
+        modelId: 'amazon.nova-lite-v1:0',
+        started: { type: 'generation.started', data: { generationId, conversationId: '', userMessageId: '', assistantMessageId: '', modelId: 'amazon.nova-lite-v1:0' } },
+        assistantMessageId: '',
+        request: async () => ({ modelId: 'amazon.nova-lite-v1:0', system: null, messages: ask('[[emulator tokens=3]] hi'), inference: { maxTokens: 64 } }),
+        account: { userId: auth.userId, apiKeyId: null, conversationId: null },
+      },
+      persistence,
+    )
+    const emitted: GenerationEvent[] = []
+    await producer({ signal: new AbortController().signal, emit: (event) => void emitted.push(event) })
+    expect(stored).toEqual(['completed', 'failed'])
+    expect(emitted.at(-1)).toMatchObject({ type: 'generation.failed', data: { code: 'internal' } })
+    const metrics = s.metrics.render()
+    expect(metrics).toMatch(/^edgechat_active_generations 0$/m)
+    expect(metrics.match(/^edgechat_generations_total\{.*\} 1$/gm)).toHaveLength(1)
+    expect(metrics).toMatch(/^edgechat_generations_total\{.*outcome="failed".*\} 1$/m)
   })
 })
