@@ -6,6 +6,7 @@ import { UI_MESSAGE_STREAM_HEADERS, uiMessageStream } from '../../protocols/ui-m
 import { conversationAccess, requireManage, requireWrite } from '../../services/conversation-access'
 import { regenerateTurn, startTurn, type StartedTurn, type TurnOptions } from '../../chat/turns'
 import type { SequencedEvent } from '../../stream/events'
+import type { GenerationHub } from '../../stream/hub'
 import type { AppEnv, AppRouteHandler, AuthContext, Services } from '../../types'
 import { waitUntil } from '../generations/event-stream'
 import { conversationForChat, conversationOfChat } from './chat-ids'
@@ -109,7 +110,25 @@ export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
   const expected = (c.req.valid('json') as { activeStreamId?: string | null } | undefined)?.activeStreamId
   if (!active || (expected && expected !== active)) return c.json({ success: true as const, stopped: false, generationId: active }, 200)
   const stopped = await services.hub.cancel(active)
-  // Answer once the partial answer is stored, so the next message does not meet the old generation.
-  if (stopped) await services.hub.running(active)
+  // Answer once the partial answer is stored (its terminal event is announced only after that), so the next message
+  // does not meet the old generation: followed through the hub, whichever process or object runs it.
+  if (stopped) await untilEnded(services.hub, active, STOP_WAIT_MS)
   return c.json({ success: true as const, stopped, generationId: active }, 200)
+}
+
+/** The longest a stop waits for the generation to end; past it, it answers anyway. */
+const STOP_WAIT_MS = 10_000
+
+async function untilEnded(hub: GenerationHub, generationId: string, ms: number): Promise<void> {
+  const events = await hub.subscribe(generationId, (await hub.status(generationId))?.lastEventId ?? 0)
+  if (!events) return
+  const iterator = events[Symbol.asyncIterator]()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
+  const drained = (async () => {
+    while (!(await iterator.next()).done);
+  })()
+  await Promise.race([drained, late])
+  clearTimeout(timer)
+  await iterator.return?.()
 }
