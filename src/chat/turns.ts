@@ -31,7 +31,8 @@ export interface TurnInput {
   content: string | Part[]
   modelId?: string | undefined
   inference?: InferenceConfig | undefined
-  parentId?: string | undefined
+  /** The message this turn follows: unset, the conversation's latest; null, none (a new first message: an edit of it). */
+  parentId?: string | null | undefined
   /** Retries with the same key (per user, for IDEMPOTENCY_WINDOW_MS) return the same generation. */
   idempotencyKey?: string | undefined
 }
@@ -172,7 +173,7 @@ interface TurnPlan {
   parts: Part[]
   /** A stored user message this turn answers again (no new user message), or null for a new one. */
   reply: MessageRow | null
-  parentId?: string | undefined
+  parentId?: string | null | undefined
   modelId: string
   inference: InferenceConfig | undefined
   key: string | undefined
@@ -186,8 +187,8 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
   const maxBytes = services.config.MAX_CONVERSATION_BYTES
   if (conversation.storedBytes + addedBytes > maxBytes) throw conversationFull(maxBytes)
 
-  const leafId = retrying ? retrying.parentId : (plan.parentId ?? null)
-  const chain = retrying && !leafId ? [] : await conversationChain(services.db, conversation.id, leafId)
+  const leafId = retrying ? retrying.parentId : plan.parentId
+  const chain = leafId === null ? [] : await conversationChain(services.db, conversation.id, leafId ?? null)
   if (leafId && chain.length === 0) throw notFound('Parent message')
   const parentId = chain[chain.length - 1]?.id ?? null
 

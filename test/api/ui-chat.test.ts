@@ -2,16 +2,31 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { AbstractChat, DefaultChatTransport, readUIMessageStream, type ChatInit, type ChatState, type UIMessage, type UIMessageChunk } from 'ai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ConverseRequest } from '../../src/bedrock/types'
 import { createTestApp, expectProblem, startHttpEmulator, type TestApp } from '../helpers'
 
 let t: TestApp
 let emulator: Awaited<ReturnType<typeof startHttpEmulator>>
+/** The Bedrock requests the turns sent. */
+const requests: ConverseRequest[] = []
 let server: ReturnType<typeof serve>
 let base: string
 
 beforeAll(async () => {
   emulator = await startHttpEmulator()
-  t = await createTestApp({}, { models: emulator.client({ baseDelayMs: 5 }) })
+  const models = emulator.client({ baseDelayMs: 5 })
+  t = await createTestApp(
+    {},
+    {
+      models: {
+        converse: (request, options) => models.converse(request, options),
+        converseStream: (request, options) => {
+          requests.push(request)
+          return models.converseStream(request, options)
+        },
+      },
+    },
+  )
   server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started))
   })
@@ -210,6 +225,31 @@ describe('AI SDK UI message stream', () => {
     expect(stored).toHaveLength(8)
     expect(stored[6]!.parentId).toBe(firstAnswer!.id)
     expect(reloaded.message.id).toBe(stored[7]!.id)
+  })
+
+  it('edits the first message as a new branch from the root, whose answer sees nothing of the old one', async () => {
+    const user = await t.register()
+    const chat = new TestChat({ id: crypto.randomUUID(), transport: transportFor(user) })
+    await chat.sendMessage({ text: 'First [[emulator tokens=1]]' })
+    await chat.sendMessage({ text: 'Second [[emulator tokens=1]]' })
+    const conversationId = conversationOf(chat.messages[1]!)
+    requests.length = 0
+    await chat.sendMessage({ text: 'First, edited', messageId: chat.messages[0]!.id })
+    expect(chat.error).toBeUndefined()
+    expect(chat.messages.map(textOf)[0]).toBe('First, edited')
+    expect(chat.messages).toHaveLength(2)
+    const stored = await storedMessages(user, conversationId)
+    const edited = stored.find((message: { parts: { type: string; text?: string }[] }) => textOf(message) === 'First, edited')!
+    expect(edited).toMatchObject({ role: 'user', parentId: null })
+    expect(stored.at(-1)).toMatchObject({ role: 'assistant', parentId: edited.id })
+    // The model saw the edited message alone.
+    expect(requests.at(-1)!.messages).toHaveLength(1)
+
+    // After a reload, an edit naming the stored first message does the same.
+    const again = await send(user, conversationId, [userMessage('First, edited again', edited.id)], { messageId: edited.id })
+    expect(again.message.role).toBe('assistant')
+    const after = await storedMessages(user, conversationId)
+    expect(after.filter((message: { parentId: string | null }) => message.parentId === null)).toHaveLength(3)
   })
 
   it('regenerates an answer as a new assistant message under the same user message', async () => {

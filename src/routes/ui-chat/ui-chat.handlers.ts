@@ -68,8 +68,8 @@ async function submit(services: Services, auth: AuthContext, conversationId: str
   }
   // An edit: a new user message beside the edited one (same parent), answered on its own branch.
   if (known && known.role !== 'user') throw invalid('messageId', 'must name a user message')
+  // Null: the first message was edited, and the new one starts a branch of its own.
   const parentId = known ? known.parentId : ((await storedPredecessor(services, conversationId, body.messages, index))?.id ?? null)
-  if (!parentId) throw new AppError('validation_failed', 'Editing the first message of a chat is not supported yet: start a new chat instead')
   return startTurn(services, auth, conversationId, { content, modelId, parentId }, options)
 }
 
