@@ -20,6 +20,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { connect, createServer } from 'node:net'
@@ -431,9 +432,20 @@ interface TurnResult {
 
 const TEXT_DELTA = 'event: text.delta\n'
 
-/** One streamed turn: POST, then read the SSE body to its end, checking it carried `tokens` deltas and completed. */
-function streamTurn(agent: http.Agent, port: number, path: string, headers: Record<string, string>, content: string, tokens: number): Promise<TurnResult> {
-  const payload = JSON.stringify({ content, stream: true })
+/**
+ * One streamed POST read to the end of its body. `firstToken` marks the first delta (TTFT); `check` says what is
+ * wrong with a complete 200 body, if anything.
+ */
+function streamPost(
+  agent: http.Agent,
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  body: unknown,
+  firstToken: string,
+  check: (text: string) => string | undefined,
+): Promise<TurnResult> {
+  const payload = JSON.stringify(body)
   return new Promise((done) => {
     const started = performance.now()
     let ttftMs = Number.NaN
@@ -457,14 +469,12 @@ function streamTurn(agent: http.Agent, port: number, path: string, headers: Reco
         res.setEncoding('utf8')
         res.on('data', (chunk: string) => {
           text += chunk
-          if (Number.isNaN(ttftMs) && text.includes(TEXT_DELTA)) ttftMs = performance.now() - started
+          if (Number.isNaN(ttftMs) && text.includes(firstToken)) ttftMs = performance.now() - started
         })
         res.on('end', () => {
           if (res.statusCode !== 200) return finish({ ok: false, error: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` })
-          const deltas = text.split(TEXT_DELTA).length - 1
-          if (!text.includes('event: generation.completed\n')) return finish({ ok: false, error: `no generation.completed (${text.slice(-200)})` })
-          if (deltas !== tokens) return finish({ ok: false, error: `${deltas} text.delta events, expected ${tokens}` })
-          finish({ ok: true })
+          const error = check(text)
+          finish(error ? { ok: false, error } : { ok: true })
         })
         res.on('error', (error) => finish({ ok: false, error: String(error) }))
       },
@@ -473,6 +483,42 @@ function streamTurn(agent: http.Agent, port: number, path: string, headers: Reco
     req.on('error', (error) => finish({ ok: false, error: String(error) }))
     req.end(payload)
   })
+}
+
+const count = (text: string, marker: string) => text.split(marker).length - 1
+
+/** One streamed turn: POST, then read the SSE body to its end, checking it carried `tokens` deltas and completed. */
+function streamTurn(agent: http.Agent, port: number, path: string, headers: Record<string, string>, content: string, tokens: number): Promise<TurnResult> {
+  return streamPost(agent, port, path, headers, { content, stream: true }, TEXT_DELTA, (text) => {
+    if (!text.includes('event: generation.completed\n')) return `no generation.completed (${text.slice(-200)})`
+    const deltas = count(text, TEXT_DELTA)
+    return deltas === tokens ? undefined : `${deltas} text.delta events, expected ${tokens}`
+  })
+}
+
+const SSE_DONE = 'data: [DONE]\n\n'
+/** A content chunk of src/protocols/openai-chunks.ts (the first chunk, `{role, content: ''}`, is not one). */
+const OPENAI_CONTENT = '"delta":{"content":'
+/** A text delta of src/protocols/ui-message-stream.ts. */
+const UI_TEXT_DELTA = '{"type":"text-delta",'
+
+/** A stream of `data:` chunks ending with `[DONE]`: what is wrong with it unless it carried `tokens` of `marker`. */
+const checkDataStream = (marker: string, tokens: number) => (text: string) => {
+  if (!text.endsWith(SSE_DONE)) return `no data: [DONE] at the end (${text.slice(-200)})`
+  const deltas = count(text, marker)
+  return deltas === tokens ? undefined : `${deltas} ${marker} chunks, expected ${tokens}`
+}
+
+/** One streamed OpenAI Chat Completions request (stateless: the user message only). */
+function openAITurn(agent: http.Agent, port: number, headers: Record<string, string>, content: string, tokens: number): Promise<TurnResult> {
+  const body = { model: 'amazon.nova-lite-v1:0', messages: [{ role: 'user', content }], stream: true }
+  return streamPost(agent, port, '/v1/chat/completions', headers, body, OPENAI_CONTENT, checkDataStream(OPENAI_CONTENT, tokens))
+}
+
+/** One AI SDK UI turn in chat `chatId` (the server keeps the history; each turn follows the chat's latest message). */
+function uiChatTurn(agent: http.Agent, port: number, headers: Record<string, string>, chatId: string, content: string, tokens: number): Promise<TurnResult> {
+  const body = { id: chatId, messages: [{ id: `m-${randomUUID()}`, role: 'user', parts: [{ type: 'text', text: content }] }], trigger: 'submit-message' }
+  return streamPost(agent, port, '/v1/ui/chat', headers, body, UI_TEXT_DELTA, checkDataStream(UI_TEXT_DELTA, tokens))
 }
 
 /** What a user needs to send turns to a target: where and with which headers. */
@@ -493,7 +539,12 @@ interface Target {
    * redis-server): read around each measured phase and reported apart.
    */
   sidecars?: { name: string; cpuMs(): Promise<number> }[]
+  /** How a user sends one turn (default: the native route); `chatId` is the user's own in this phase. */
+  turn?(target: Target, session: Session, content: string, chatId: string, tokens: number): Promise<TurnResult>
 }
+
+const nativeTurn: NonNullable<Target['turn']> = (target, session, content, _chatId, tokens) =>
+  streamTurn(target.agent, target.port, session.path, session.headers, content, tokens)
 
 interface PhaseResult {
   turns: TurnResult[]
@@ -541,13 +592,14 @@ async function runPhase(target: Target, s: Scenario, turnsPerUser: number, phase
   const cpuBefore = cpuMs(target.proc.pid)
   const mainBefore = args.detail ? threadCpuMs(target.proc.pid).get('main') ?? 0 : 0
   const writesBefore = args.detail ? writeSyscalls(target.proc.pid) : 0
+  const turn = target.turn ?? nativeTurn
   const started = performance.now()
   await Promise.all(
     sessions.map(async (session, user) => {
       if (s.staggerMs > 0) await new Promise((r) => setTimeout(r, (user * s.staggerMs) / sessions.length))
       for (let i = 0; i < turnsPerUser; i++) {
         const content = `Bench ${phase} user ${user} turn ${i}: tell me something. ${directive(s)}`
-        turns.push(await streamTurn(target.agent, target.port, session.path, session.headers, content, s.tokens))
+        turns.push(await turn(target, session, content, `bench-${phase}-${user}`, s.tokens))
       }
     }),
   )
@@ -829,6 +881,20 @@ async function startEdgeChat(options: EdgeChatOptions): Promise<Target> {
   return target
 }
 
+/** The same server through another route: its users and tokens, its own connections. */
+function routeTarget(base: Target, name: string, turn: NonNullable<Target['turn']>): Target {
+  return {
+    ...base,
+    name,
+    turn,
+    agent: new http.Agent({ keepAlive: true, maxSockets: Infinity }),
+    sessions(users, phase) {
+      renewAgent(base) // base.sessions uses base's agent, idle since its last phase (see renewAgent)
+      return base.sessions(users, phase)
+    },
+  }
+}
+
 /** Exports the users' access tokens of a target started by startEdgeChat (after `sessions` registered them). */
 async function registeredTokens(target: Target, users: number): Promise<string[]> {
   const sessions = await target.sessions(users, 'setup')
@@ -1090,13 +1156,46 @@ async function unpacedSection(ctx: Context): Promise<{ pass: boolean; json: unkn
       `${ours.cpuMsPerTurn.toFixed(2)} ms vs ${floor.cpuMsPerTurn.toFixed(2)} ms = ${cpuRatio.toFixed(2)}× → ${verdict(pass)}`,
   )
   for (const row of rows) if (row.firstError) console.log(`first error (${row.target}): ${row.firstError}`)
+  const compatible = await compatibleRoutes(targets[1]!, s, ours)
 
   for (const target of targets) {
     target.agent.destroy()
     await stopProcess(target.proc)
   }
   keepBundle(ctx, cpuProfDir)
-  return { pass, json: { scenario: s, rows, cpuRatio, pass } }
+  return { pass, json: { scenario: s, rows, cpuRatio, compatible, pass } }
+}
+
+/**
+ * The compatible routes on the `edgechat` target, after its native rounds: the same users, tokens and load shape
+ * (warm-up, then rotating rounds), their server CPU per request against the native turn's. Reported, no target.
+ */
+async function compatibleRoutes(edgechat: Target, s: Scenario, native: Figures): Promise<(Figures & { cpuRatioToNative: number })[]> {
+  const routes = [
+    routeTarget(edgechat, 'POST /v1/chat/completions', (target, session, content, _chatId, tokens) =>
+      openAITurn(target.agent, target.port, session.headers, content, tokens),
+    ),
+    routeTarget(edgechat, 'POST /v1/ui/chat', (target, session, content, chatId, tokens) =>
+      uiChatTurn(target.agent, target.port, session.headers, chatId, content, tokens),
+    ),
+  ]
+  console.log('')
+  console.log(`compatible routes on ${edgechat.name}: the same ${s.users} users × ${s.turnsPerUser} streamed requests × ${s.rounds} rounds, ${s.tokens} tokens each`)
+  const phases = await measure(routes, s)
+  for (const route of routes) route.agent.destroy()
+  const rows = routes.map((route) => ({ ...figures(route, phases.get(route)!), cpuRatioToNative: 0 }))
+  for (const row of rows) row.cpuRatioToNative = row.cpuMsPerTurn / native.cpuMsPerTurn
+  const nativeRow = { ...native, target: 'POST /v1/conversations/{id}/messages (native turn)', cpuRatioToNative: 1 }
+  console.log('')
+  console.log(
+    textTable(
+      ['route', 'requests', 'errors', 'requests/s', 'CPU/request', 'vs native turn'],
+      [nativeRow, ...rows].map((r) => [r.target, String(r.turns), String(r.errors), r.turnsPerSecond.toFixed(1), ms(r.cpuMsPerTurn, 2), `${r.cpuRatioToNative.toFixed(2)}×`]),
+    ),
+  )
+  console.log('compatible routes: CPU per request reported, no target')
+  for (const row of rows) if (row.firstError) console.log(`first error (${row.target}): ${row.firstError}`)
+  return rows
 }
 
 const floorRowOf = (rows: Figures[]) => rows[0]!
