@@ -818,6 +818,18 @@ interface EdgeChatOptions {
   tokens?: string[]
 }
 
+/** How every server bundle is built: ESM for Node 20, packages resolved from this checkout at run time. */
+const BUNDLE = {
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'error',
+} as const
+
 /** `node --flag=value … --import tsx src/entries/node.ts` in package.json's start script: its `--flag=value`s. */
 const START_NODE_FLAGS: string[] = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string).match(/--[\w-]+=\S+/g) ?? []
 
@@ -1495,14 +1507,7 @@ async function main() {
       ...(RUN_PACED ? { 'redis-bridge': join(ROOT, 'test/redis-bridge/main.ts') } : {}),
     },
     outdir: buildDir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'linked',
-    logLevel: 'error',
+    ...BUNDLE,
   })
   if (compareRoot) {
     // The other copy runs its own migrations (its schema may differ): its bundle sits two levels below a folder
@@ -1510,14 +1515,7 @@ async function main() {
     await build({
       entryPoints: { compare: join(compareRoot, 'src/entries/node.ts') },
       outdir: join(buildDir, 'compare', 'bundle'),
-      outExtension: { '.js': '.mjs' },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      sourcemap: 'linked',
-      logLevel: 'error',
+      ...BUNDLE,
     })
     cpSync(join(compareRoot, 'migrations'), join(buildDir, 'migrations'), { recursive: true })
   }

@@ -21,7 +21,8 @@ const noWait = () => {}
 
 /**
  * The request's `waitUntil` for startTurn: its Worker ExecutionContext's, looked up now (while the request is being
- * handled), or a no-op on Node and Bun. A WebSocket calls it later, for each turn it starts.
+ * handled), or a no-op where the runtime has no ExecutionContext (Node, Bun). A WebSocket calls it later, for each
+ * turn it starts.
  */
 export function waitUntil(c: Context<AppEnv>): (promise: Promise<unknown>) => void {
   if (hasExecutionContext === false) return noWait
