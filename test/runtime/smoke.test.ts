@@ -12,6 +12,7 @@ import { freePort } from '../ports'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import OpenAI from 'openai'
+import { DefaultChatTransport, readUIMessageStream, type UIMessage } from 'ai'
 import { EMULATOR_BANNER } from '../../src/bedrock/model-client'
 import { ConfigSchema } from '../../src/config'
 import { parseSse, type ParsedEvent } from '../sse'
@@ -415,6 +416,40 @@ describe.each(runtimes)('$runtime entry serves the API', (target) => {
       expect(text.split(' ')).toHaveLength(4)
       expect(finish).toBe('stop')
       expect(completionTokens).toBe(4)
+    }))
+
+  it("streams the AI SDK UI message stream to the `ai` package's DefaultChatTransport, and keeps the history", () =>
+    withOutput(server, async () => {
+      const transport = new DefaultChatTransport<UIMessage>({ api: `${server.baseUrl}/v1/ui/chat`, headers: { Authorization: `Bearer ${accessToken}` } })
+      const chatId = `smoke-${target.runtime}`
+      const ask = async (text: string) => {
+        const stream = await transport.sendMessages({
+          chatId,
+          messages: [{ id: crypto.randomUUID(), role: 'user', parts: [{ type: 'text', text }] }],
+          trigger: 'submit-message',
+          messageId: undefined,
+          abortSignal: undefined,
+        })
+        const errors: string[] = []
+        let message: UIMessage | undefined
+        for await (const snapshot of readUIMessageStream<UIMessage>({ stream, onError: (error) => errors.push(String(error)) })) message = snapshot
+        expect(errors).toEqual([])
+        return message
+      }
+      const first = await ask(`Hi from ${target.runtime} [[emulator tokens=3]]`)
+      expect(first?.role).toBe('assistant')
+      expect(first?.id).toMatch(/^msg_/)
+      const text = first?.parts.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('')
+      expect(text?.split(' ')).toHaveLength(3)
+      await ask('And again [[emulator tokens=2]]')
+
+      const list = await call(server, 'GET', '/v1/conversations', { token: accessToken })
+      const conversation = list.body.data.find((row: { title: string | null; id: string }) => row.title?.startsWith(`Hi from ${target.runtime}`))
+      expect(conversation, JSON.stringify(list.body)).toBeDefined()
+      const messages = await call(server, 'GET', `/v1/conversations/${conversation.id}/messages`, { token: accessToken })
+      expect(messages.body.data.map((row: { role: string }) => row.role)).toEqual(['user', 'assistant', 'user', 'assistant'])
+      const idle = await fetch(`${server.baseUrl}/v1/ui/chat/${chatId}/stream`, { headers: { Authorization: `Bearer ${accessToken}` } })
+      expect(idle.status).toBe(204)
     }))
 
   it('GET /ready reports the database', () =>
