@@ -2,13 +2,16 @@
  * The FLOOR for `npm run bench`: the least a streaming chat relay can do on this runtime. A bare `node:http`
  * server (no framework, no auth, no database, no validation) that, for each POST, makes the same SigV4-signed
  * ConverseStream call to the emulator as EdgeChat does (aws4fetch signing per request, with aws4fetch's
- * signing-key cache, over the runtime's global fetch), splits the event-stream frames (lengths only: no CRC
- * checks), JSON-parses each payload and writes the text deltas out as SSE in EdgeChat's grammar — one write
- * per network chunk.
+ * signing-key cache), splits the event-stream frames (lengths only: no CRC checks), JSON-parses each payload and
+ * writes the text deltas out as SSE in EdgeChat's grammar — one write per network chunk.
+ *
+ * Two floors, by UPSTREAM: `fetch` (default) sends the call with the runtime's global fetch, as EdgeChat's code
+ * does; `node-http` sends it with `node:http`'s client over a keep-alive agent and reads the response as Node
+ * Buffers — the bare relay, the least a relay can do on Node.
  *
  * Plain JavaScript on purpose (no tsx, no bundler): `node bench/floor.mjs`. Listens on 127.0.0.1:PORT
  * (0 = any free port; the chosen port is printed as `listening <port>`).
- * Env: PORT, BEDROCK_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, MODEL_ID.
+ * Env: PORT, UPSTREAM, BEDROCK_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, MODEL_ID.
  */
 import http from 'node:http'
 import { AwsV4Signer } from 'aws4fetch'
@@ -20,6 +23,9 @@ const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY ?? 'fake-secret'
 const modelId = process.env.MODEL_ID ?? 'amazon.nova-lite-v1:0'
 const url = `${endpoint}/model/${encodeURIComponent(modelId)}/converse-stream`
 const signingCache = new Map()
+const upstreamKind = process.env.UPSTREAM ?? 'fetch'
+if (upstreamKind !== 'fetch' && upstreamKind !== 'node-http') throw new Error(`UPSTREAM must be fetch or node-http, not ${upstreamKind}`)
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity })
 const utf8 = new TextDecoder()
 let generations = 0
 
@@ -53,8 +59,8 @@ const server = http.createServer(async (req, res) => {
       region,
       cache: signingCache,
     }).sign()
-    const upstream = await fetch(url, { method: 'POST', headers: signed.headers, body: payload, signal: upstreamAbort.signal })
-    if (!upstream.ok || !upstream.body) {
+    const upstream = await send(signed.headers, payload, upstreamAbort.signal)
+    if (upstream.status !== 200) {
       res.end(sse(++id, 'generation.failed', { generationId, code: 'upstream_error', message: `HTTP ${upstream.status}` }))
       return
     }
@@ -85,6 +91,20 @@ const server = http.createServer(async (req, res) => {
     res.end(sse(0, 'generation.failed', { code: 'internal', message: String(error) }))
   }
 })
+
+/** The signed call: `{status, body}` where body is an async iterable of byte chunks. */
+async function send(headers, payload, signal) {
+  if (upstreamKind === 'fetch') {
+    const response = await fetch(url, { method: 'POST', headers, body: payload, signal })
+    return { status: response.status, body: response.body ?? [] }
+  }
+  const response = await new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', headers: Object.fromEntries(headers), agent, signal }, resolve)
+    request.once('error', reject)
+    request.end(payload)
+  })
+  return { status: response.statusCode, body: response }
+}
 
 server.keepAliveTimeout = 30_000
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => console.log(`listening ${server.address().port}`))

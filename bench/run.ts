@@ -182,6 +182,12 @@ const TOTAL_TIMEOUT_MS =
   (args.timeout === undefined ? (RUN_UNPACED || RUN_PACED ? 480 : 120) + (RUN_SOAK ? soakShape.minutes * 60 + 60 : 0) : int('timeout', args.timeout, 10)) * 1000
 const REDIS_PORT = int('redis-port', args['redis-port'], 1)
 const TARGET_CPU_RATIO = 2
+const FLOOR_NAME = 'floor (node:http server, fetch upstream)'
+const BARE_RELAY_NAME = 'bare relay (node:http both ways)'
+/** Issue 16, against the bare relay: unpaced CPU per turn ≤ 3×; paced CPU per turn ≤ 2×, TTFT p99 overhead ≤ 3×. */
+const TARGET_BARE_UNPACED_CPU_RATIO = 3
+const TARGET_BARE_PACED_CPU_RATIO = 2
+const TARGET_BARE_TTFT_OVERHEAD_RATIO = 3
 /** Issue 4: TTFT p99 over the emulator's own ≤ 1.5× the floor's; peak RSS under 200 MB at 200 streams. */
 const TARGET_TTFT_OVERHEAD_RATIO = 1.5
 const TARGET_PEAK_RSS_MB = 200
@@ -933,10 +939,12 @@ async function startRedisBridge(bundle: string, dir: string): Promise<{ proc: Pr
   return { proc, url, token }
 }
 
-async function startFloor(dir: string, emulatorUrl: string): Promise<Target> {
+/** bench/floor.mjs with its upstream call over the runtime's fetch (the floor) or node:http's client (the bare relay). */
+async function startFloor(dir: string, emulatorUrl: string, upstream: 'fetch' | 'node-http'): Promise<Target> {
   const port = await freePort()
-  const proc = startProcess('floor', [join(ROOT, 'bench', 'floor.mjs')], {
+  const proc = startProcess(upstream === 'fetch' ? 'floor' : 'bare-relay', [join(ROOT, 'bench', 'floor.mjs')], {
     PORT: String(port),
+    UPSTREAM: upstream,
     BEDROCK_ENDPOINT: emulatorUrl,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
@@ -945,7 +953,7 @@ async function startFloor(dir: string, emulatorUrl: string): Promise<Target> {
   await waitForHttp(proc, port, '/')
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity })
   return {
-    name: 'floor (node:http relay)',
+    name: upstream === 'fetch' ? FLOOR_NAME : BARE_RELAY_NAME,
     proc,
     port,
     agent,
@@ -1125,7 +1133,7 @@ async function unpacedSection(ctx: Context): Promise<{ pass: boolean; json: unkn
   )
   const t0 = performance.now()
   const cpuProfDir = profileDir(ctx, 'unpaced')
-  const targets: Target[] = [await startFloor(dir, emulatorUrl)]
+  const targets: Target[] = [await startFloor(dir, emulatorUrl, 'fetch'), await startFloor(dir, emulatorUrl, 'node-http')]
   const common = { bundle: join(buildDir, 'server.mjs'), dir, emulatorUrl, logLevel: args['log-level']! }
   targets.push(await startEdgeChat({ ...common, name: 'edgechat', cpuProfDir }))
   if (args['with-logging']) targets.push(await startEdgeChat({ ...common, name: 'edgechat LOG_LEVEL=info', logLevel: 'info' }))
@@ -1139,43 +1147,52 @@ async function unpacedSection(ctx: Context): Promise<{ pass: boolean; json: unkn
 
   const phases = await measure(targets, s)
   const rows = targets.map((target) => figures(target, phases.get(target)!))
-  const floor = rows[0]!
-  const ours = rows[1]!
+  const [floor, bare, ours] = rows as [Figures, Figures, Figures]
   console.log('')
   console.log(table(rows, s.ttftMs))
   printDistributions(rows)
   console.log('')
-  for (const row of rows.slice(1)) {
-    console.log(
-      `ratio ${row.target} / floor: CPU per turn ${(row.cpuMsPerTurn / floor.cpuMsPerTurn).toFixed(2)}×, ` +
-        `TTFT p99 ${(row.ttftP99Ms / floor.ttftP99Ms).toFixed(2)}×, TTFT p50 ${(row.ttftP50Ms / floor.ttftP50Ms).toFixed(2)}×, ` +
-        `turns/s ${(row.turnsPerSecond / floor.turnsPerSecond).toFixed(2)}×`,
-    )
-  }
-  if (s.ttftMs > 0) {
-    for (const row of rows.slice(1)) {
-      const over = (value: number) => value - s.ttftMs
+  for (const base of [floor, bare]) {
+    for (const row of rows.slice(2)) {
       console.log(
-        `TTFT over the emulator's own ${s.ttftMs} ms, ${row.target} / floor: p99 ${over(row.ttftP99Ms).toFixed(1)} ms vs ` +
-          `${over(floor.ttftP99Ms).toFixed(1)} ms = ${(over(row.ttftP99Ms) / over(floor.ttftP99Ms)).toFixed(2)}×`,
+        `ratio ${row.target} / ${base.target}: CPU per turn ${(row.cpuMsPerTurn / base.cpuMsPerTurn).toFixed(2)}×, ` +
+          `TTFT p99 ${(row.ttftP99Ms / base.ttftP99Ms).toFixed(2)}×, TTFT p50 ${(row.ttftP50Ms / base.ttftP50Ms).toFixed(2)}×, ` +
+          `turns/s ${(row.turnsPerSecond / base.turnsPerSecond).toFixed(2)}×`,
       )
     }
+    if (s.ttftMs > 0) {
+      for (const row of rows.slice(2)) {
+        const over = (value: number) => value - s.ttftMs
+        console.log(
+          `TTFT over the emulator's own ${s.ttftMs} ms, ${row.target} / ${base.target}: p99 ${over(row.ttftP99Ms).toFixed(1)} ms vs ` +
+            `${over(base.ttftP99Ms).toFixed(1)} ms = ${(over(row.ttftP99Ms) / over(base.ttftP99Ms)).toFixed(2)}×`,
+        )
+      }
+    }
   }
+  const noErrors = ours.errors === 0 && floor.errors === 0 && bare.errors === 0
   const cpuRatio = ours.cpuMsPerTurn / floor.cpuMsPerTurn
-  const pass = cpuRatio <= TARGET_CPU_RATIO && ours.errors === 0 && floor.errors === 0
+  const bareCpuRatio = ours.cpuMsPerTurn / bare.cpuMsPerTurn
+  const issue3 = cpuRatio <= TARGET_CPU_RATIO && noErrors
+  const issue16 = bareCpuRatio <= TARGET_BARE_UNPACED_CPU_RATIO && noErrors
   console.log(
-    `target: server CPU per turn ≤ ${TARGET_CPU_RATIO}× floor (and no errors): ` +
-      `${ours.cpuMsPerTurn.toFixed(2)} ms vs ${floor.cpuMsPerTurn.toFixed(2)} ms = ${cpuRatio.toFixed(2)}× → ${verdict(pass)}`,
+    `target (issue 3): server CPU per turn ≤ ${TARGET_CPU_RATIO}× the floor's (and no errors): ` +
+      `${ours.cpuMsPerTurn.toFixed(2)} ms vs ${floor.cpuMsPerTurn.toFixed(2)} ms = ${cpuRatio.toFixed(2)}× → ${verdict(issue3)}`,
   )
+  console.log(
+    `target (issue 16): server CPU per turn ≤ ${TARGET_BARE_UNPACED_CPU_RATIO}× the bare relay's (and no errors): ` +
+      `${ours.cpuMsPerTurn.toFixed(2)} ms vs ${bare.cpuMsPerTurn.toFixed(2)} ms = ${bareCpuRatio.toFixed(2)}× → ${verdict(issue16)}`,
+  )
+  const pass = issue3 && issue16
   for (const row of rows) if (row.firstError) console.log(`first error (${row.target}): ${row.firstError}`)
-  const compatible = await compatibleRoutes(targets[1]!, s, ours)
+  const compatible = await compatibleRoutes(targets[2]!, s, ours)
 
   for (const target of targets) {
     target.agent.destroy()
     await stopProcess(target.proc)
   }
   keepBundle(ctx, cpuProfDir)
-  return { pass, json: { scenario: s, rows, cpuRatio, compatible, pass } }
+  return { pass, json: { scenario: s, rows, cpuRatio, bareCpuRatio, compatible, pass } }
 }
 
 /**
@@ -1254,7 +1271,8 @@ async function pacedSection(ctx: Context): Promise<{ pass: boolean; json: unknow
   const bridge = await startRedisBridge(join(buildDir, 'redis-bridge.mjs'), dir)
   const memoryProf = profileDir(ctx, 'paced-memory')
   const redisProf = profileDir(ctx, 'paced-redis')
-  const floor = await startFloor(dir, emulatorUrl)
+  const floor = await startFloor(dir, emulatorUrl, 'fetch')
+  const bare = await startFloor(dir, emulatorUrl, 'node-http')
   const memory = await startEdgeChat({ ...common, name: 'edgechat memory hub', dbFile: copyDb('paced-memory'), tokens, cpuProfDir: memoryProf, env: { STREAM_STATE: 'memory' } })
   const redis = await startEdgeChat({
     ...common,
@@ -1268,8 +1286,8 @@ async function pacedSection(ctx: Context): Promise<{ pass: boolean; json: unknow
     { name: 'bridge', cpuMs: async () => cpuMs(bridge.proc.pid) },
     { name: 'redis-server', cpuMs: () => redisCpuMs(REDIS_PORT) },
   ]
-  const targets = [floor, memory, redis]
-  console.log(`started 3 targets and the Redis bridge (${bridge.url}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  const targets = [floor, bare, memory, redis]
+  console.log(`started 4 targets and the Redis bridge (${bridge.url}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
   const phases = await measure(targets, s)
 
@@ -1293,7 +1311,7 @@ async function pacedSection(ctx: Context): Promise<{ pass: boolean; json: unknow
   }
 
   const rows = targets.map((target) => figures(target, phases.get(target)!))
-  const [floorRow, ...ours] = rows as [Figures, ...Figures[]]
+  const [floorRow, bareRow, ...ours] = rows as [Figures, Figures, ...Figures[]]
   console.log('')
   console.log(table(rows, s.ttftMs))
   printDistributions(rows)
@@ -1338,7 +1356,8 @@ async function pacedSection(ctx: Context): Promise<{ pass: boolean; json: unknow
   const overhead = (row: Figures) => row.ttftP99Ms - s.ttftMs
   // A floor overhead under 1 ms would make the ratio meaningless: 1 ms is the least it is taken to be.
   const floorOverhead = Math.max(1, overhead(floorRow))
-  let pass = floorRow.errors === 0
+  const bareOverhead = Math.max(1, overhead(bareRow))
+  let pass = floorRow.errors === 0 && bareRow.errors === 0
   const checks: unknown[] = []
   for (const row of ours) {
     const resume = resumes.find((r) => r.target === row.target)
@@ -1365,8 +1384,20 @@ async function pacedSection(ctx: Context): Promise<{ pass: boolean; json: unknow
       `  CPU per turn ≤ ${TARGET_CPU_RATIO}× floor's: ${row.cpuMsPerTurn.toFixed(2)} ms vs ${floorRow.cpuMsPerTurn.toFixed(2)} ms = ${cpuRatio.toFixed(2)}× → ${verdict(ok.cpu)}`,
     )
     console.log(`  peak RSS < ${TARGET_PEAK_RSS_MB} MB at ${s.users} streams: ${row.peakRssMb.toFixed(0)} MB → ${verdict(ok.rss)}`)
+    const bareTtftRatio = overhead(row) / bareOverhead
+    const bareCpuRatio = row.cpuMsPerTurn / bareRow.cpuMsPerTurn
+    const bareOk = { ttft: bareTtftRatio <= TARGET_BARE_TTFT_OVERHEAD_RATIO, cpu: bareCpuRatio <= TARGET_BARE_PACED_CPU_RATIO }
+    pass &&= bareOk.ttft && bareOk.cpu
+    checks.push({ target: row.target, against: BARE_RELAY_NAME, ttftRatio: bareTtftRatio, cpuRatio: bareCpuRatio, ...bareOk })
+    console.log(`ratio ${row.target} / ${BARE_RELAY_NAME} (issue 16):`)
+    console.log(
+      `  TTFT p99 overhead ≤ ${TARGET_BARE_TTFT_OVERHEAD_RATIO}× the bare relay's: ${overhead(row).toFixed(1)} ms vs ${overhead(bareRow).toFixed(1)} ms = ${bareTtftRatio.toFixed(2)}× → ${verdict(bareOk.ttft)}`,
+    )
+    console.log(
+      `  CPU per turn ≤ ${TARGET_BARE_PACED_CPU_RATIO}× the bare relay's: ${row.cpuMsPerTurn.toFixed(2)} ms vs ${bareRow.cpuMsPerTurn.toFixed(2)} ms = ${bareCpuRatio.toFixed(2)}× → ${verdict(bareOk.cpu)}`,
+    )
   }
-  console.log(`paced targets (issue 4): ${verdict(pass)}`)
+  console.log(`paced targets (issues 4 and 16): ${verdict(pass)}`)
   for (const row of rows) if (row.firstError) console.log(`first error (${row.target}): ${row.firstError}`)
   for (const resume of resumes) if (resume.firstError) console.log(`first resume error (${resume.target}): ${resume.firstError}`)
 
