@@ -527,6 +527,30 @@ function uiChatTurn(agent: http.Agent, port: number, headers: Record<string, str
   return streamPost(agent, port, '/v1/ui/chat', headers, body, UI_TEXT_DELTA, checkDataStream(UI_TEXT_DELTA, tokens))
 }
 
+/** One JSON request; `check` says what is wrong with a response of the expected status, if anything. */
+async function jsonCall(
+  agent: http.Agent,
+  port: number,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+  status: number,
+  check: (body: any) => string | undefined,
+): Promise<TurnResult> {
+  const started = performance.now()
+  try {
+    const res = await requestJson(agent, port, method, path, body, headers)
+    const totalMs = performance.now() - started
+    const error = res.status !== status ? `HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}` : check(res.body)
+    return { ok: !error, ...(error ? { error } : {}), ttftMs: totalMs, totalMs }
+  } catch (error) {
+    return { ok: false, error: String(error), ttftMs: Number.NaN, totalMs: performance.now() - started }
+  }
+}
+
+const LIST_ITEMS = 20
+
 /** What a user needs to send turns to a target: where and with which headers. */
 interface Session {
   path: string
@@ -913,6 +937,69 @@ function routeTarget(base: Target, name: string, turn: NonNullable<Target['turn'
   }
 }
 
+/**
+ * The request path on the `edgechat` target (issue 16): `GET /v1/conversations?limit=20` with a JWT, each user owning
+ * at least 20 conversations (created before the measured window), and a non-streamed turn (`stream: false`, 201 with
+ * both messages). Same users, concurrency, warm-up and rotating rounds as the turns.
+ */
+function requestTargets(edgechat: Target): Target[] {
+  const filled = new Set<string>()
+  const list = routeTarget(edgechat, `GET /v1/conversations?limit=${LIST_ITEMS} (JWT)`, (target, session) =>
+    jsonCall(target.agent, target.port, 'GET', `/v1/conversations?limit=${LIST_ITEMS}`, undefined, session.headers, 200, (body) =>
+      body?.data?.length === LIST_ITEMS ? undefined : `${body?.data?.length} conversations, expected ${LIST_ITEMS}`,
+    ),
+  )
+  const sessions = list.sessions
+  list.sessions = async (users, phase) => {
+    const all = await sessions(users, phase)
+    await Promise.all(
+      all.map(async (session) => {
+        const token = session.headers.authorization!
+        if (filled.has(token)) return
+        for (let n = 0; n < LIST_ITEMS; n++) {
+          const res = await requestJson(list.agent, list.port, 'POST', '/v1/conversations', { title: `bench list ${n}` }, session.headers)
+          if (res.status !== 201) throw new Error(`create conversation: HTTP ${res.status} ${JSON.stringify(res.body)}`)
+        }
+        filled.add(token)
+      }),
+    )
+    return all
+  }
+  const unstreamed = routeTarget(edgechat, 'POST /v1/conversations/{id}/messages (stream: false)', (target, session, content, _chatId, tokens) =>
+    jsonCall(target.agent, target.port, 'POST', session.path, { content, stream: false }, session.headers, 201, (body) => {
+      const words = String(body?.assistantMessage?.parts?.[0]?.text ?? '').split(' ').length
+      return words === tokens ? undefined : `an answer of ${words} words, expected ${tokens}`
+    }),
+  )
+  return [list, unstreamed]
+}
+
+/** Issue 16: CPU per `GET /v1/conversations` (20 items, JWT) at 50 concurrent users. */
+const TARGET_LIST_CPU_MS = 0.25
+
+async function requestPath(edgechat: Target, s: Scenario): Promise<{ rows: Figures[]; pass: boolean }> {
+  const targets = requestTargets(edgechat)
+  const shape: Scenario = { ...s, turnsPerUser: s.turnsPerUser * 4 }
+  console.log('')
+  console.log(`request path on ${edgechat.name}: ${s.users} users × ${shape.turnsPerUser} requests × ${s.rounds} rounds each`)
+  const phases = await measure(targets, shape)
+  for (const target of targets) target.agent.destroy()
+  const rows = targets.map((target) => figures(target, phases.get(target)!))
+  console.log('')
+  console.log(
+    textTable(
+      ['request', 'requests', 'errors', 'requests/s', 'p50', 'p99', 'CPU/request'],
+      rows.map((r) => [r.target, String(r.turns), String(r.errors), r.turnsPerSecond.toFixed(1), ms(r.ttftP50Ms), ms(r.ttftP99Ms), ms(r.cpuMsPerTurn, 3)]),
+    ),
+  )
+  const listRow = rows[0]!
+  const pass = listRow.cpuMsPerTurn <= TARGET_LIST_CPU_MS && listRow.errors === 0
+  console.log(`target (issue 16): CPU per ${listRow.target} ≤ ${TARGET_LIST_CPU_MS} ms (and no errors): ${listRow.cpuMsPerTurn.toFixed(3)} ms → ${verdict(pass)}`)
+  console.log('non-streamed turn: CPU per request reported, no target')
+  for (const row of rows) if (row.firstError) console.log(`first error (${row.target}): ${row.firstError}`)
+  return { rows, pass }
+}
+
 /** Exports the users' access tokens of a target started by startEdgeChat (after `sessions` registered them). */
 async function registeredTokens(target: Target, users: number): Promise<string[]> {
   const sessions = await target.sessions(users, 'setup')
@@ -1183,16 +1270,17 @@ async function unpacedSection(ctx: Context): Promise<{ pass: boolean; json: unkn
     `target (issue 16): server CPU per turn ≤ ${TARGET_BARE_UNPACED_CPU_RATIO}× the bare relay's (and no errors): ` +
       `${ours.cpuMsPerTurn.toFixed(2)} ms vs ${bare.cpuMsPerTurn.toFixed(2)} ms = ${bareCpuRatio.toFixed(2)}× → ${verdict(issue16)}`,
   )
-  const pass = issue3 && issue16
   for (const row of rows) if (row.firstError) console.log(`first error (${row.target}): ${row.firstError}`)
   const compatible = await compatibleRoutes(targets[2]!, s, ours)
+  const requests = await requestPath(targets[2]!, s)
+  const pass = issue3 && issue16 && requests.pass
 
   for (const target of targets) {
     target.agent.destroy()
     await stopProcess(target.proc)
   }
   keepBundle(ctx, cpuProfDir)
-  return { pass, json: { scenario: s, rows, cpuRatio, bareCpuRatio, compatible, pass } }
+  return { pass, json: { scenario: s, rows, cpuRatio, bareCpuRatio, compatible, requests: requests.rows, pass } }
 }
 
 /**
