@@ -18,8 +18,9 @@ export default defineProject(async () => {
   const { cloudflareTest, readD1Migrations } = await import('@cloudflare/vitest-pool-workers')
   const migrations = await readD1Migrations(fileURLToPath(new URL('./migrations', import.meta.url)))
   return {
-    // The Worker under test carries the Bedrock emulator (deploys leave it out: wrangler.toml [define]).
-    define: { EDGECHAT_EMULATOR: 'true' },
+    // The Worker under test carries the Bedrock emulator and the Turso client (deploys leave both out: wrangler.toml
+    // [define]); the deploy build itself is run by test/runtime/worker-bundle.test.ts.
+    define: { EDGECHAT_EMULATOR: 'true', EDGECHAT_TURSO: 'true' },
     plugins: [
       cloudflareTest({
         main: './src/entries/worker.ts',

@@ -3,7 +3,7 @@
  * names as the environment variables on Node) and is parsed once per isolate, on the first request.
  *
  * Storage: the D1 binding `DB`, or, without one, Turso/libsql over HTTP when DATABASE_URL is a libsql:// or
- * https:// URL. Migrations are applied out of band (`wrangler d1 migrations apply`), never at request time.
+ * https:// URL and the Worker was built with EDGECHAT_TURSO (wrangler.toml [define]; a D1 deploy leaves the client out). Migrations are applied out of band (`wrangler d1 migrations apply`), never at request time.
  *
  * Stream state (STREAM_STATE): `durable-object` — the default when the GENERATIONS binding exists — runs every
  * generation in its conversation's Durable Object (GenerationObject, exported here), so it outlives the request
@@ -57,7 +57,15 @@ function openDatabase(env: WorkerEnv, config: Config, logger: Logger): Database 
     if (remote) logger.warn('both a D1 binding "DB" and a remote DATABASE_URL are configured: using D1')
     return d1Database(env.DB)
   }
-  if (remote) return libsqlDatabase(createClient({ url: config.DATABASE_URL, authToken: config.DATABASE_AUTH_TOKEN }))
+  // EDGECHAT_TURSO is a build-time constant (wrangler.toml [define]): the libsql client (~19 KB gzip) is only in a
+  // Worker built to reach Turso; a deploy on D1 leaves it out.
+  const turso = EDGECHAT_TURSO ? createClient : undefined
+  if (remote && turso) return libsqlDatabase(turso({ url: config.DATABASE_URL, authToken: config.DATABASE_AUTH_TOKEN }))
+  if (remote) {
+    throw new ConfigError(
+      'Invalid configuration:\n  DATABASE_URL: this Worker was built without the Turso client: bind a D1 database "DB", or build with EDGECHAT_TURSO = "true" under [define] in wrangler.toml',
+    )
+  }
   throw new ConfigError(
     'Invalid configuration:\n  DB: no D1 binding named "DB", and DATABASE_URL is not a libsql:// or https:// URL (Workers cannot open a local SQLite file)',
   )

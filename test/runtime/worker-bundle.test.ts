@@ -22,6 +22,8 @@ const BUDGET_BYTES = 200 * 1000
 let outdir: string
 let code: string
 let inputs: string[]
+/** Minified bytes each bundled input contributes. */
+let bytes: Map<string, number>
 
 beforeAll(async () => {
   outdir = mkdtempSync(join(tmpdir(), 'edgechat-worker-bundle-'))
@@ -38,8 +40,18 @@ beforeAll(async () => {
     maxBuffer: 16 * 1024 * 1024,
   })
   code = readFileSync(join(outdir, 'worker.js'), 'utf8')
-  const meta = JSON.parse(readFileSync(join(outdir, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> }
-  inputs = Object.keys(meta.inputs)
+  const meta = JSON.parse(readFileSync(join(outdir, 'meta.json'), 'utf8')) as {
+    outputs: Record<string, { inputs?: Record<string, { bytesInOutput: number }> }>
+  }
+  // What contributes bytes to worker.js (the metafile's `inputs` also lists modules tree-shaking removed), as paths
+  // relative to the checkout: a node_modules reached through a symlink (a git worktree) reads the same.
+  const bundled = Object.entries(meta.outputs).find(([file]) => file.endsWith('worker.js'))![1].inputs ?? {}
+  bytes = new Map(
+    Object.entries(bundled)
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([input, { bytesInOutput }]) => [input.replace(/^(?:\.\.\/)+[^/]+\/node_modules\//, 'node_modules/'), bytesInOutput]),
+  )
+  inputs = [...bytes.keys()]
 }, 60_000)
 
 afterAll(() => {
@@ -70,6 +82,13 @@ describe('Worker bundle (wrangler deploy --dry-run)', () => {
     expect(code).not.toContain('does not support async refinements')
   })
 
+  it('leaves the libsql client out (a D1 deploy; wrangler.toml EDGECHAT_TURSO = "false")', () => {
+    // What remains are the client modules' top-level statements (side effects esbuild must keep), a few hundred bytes.
+    const libsql = inputs.filter((input) => input.startsWith('node_modules/@libsql/'))
+    expect(libsql.filter((input) => input.includes('/hrana-client/lib-esm/http/'))).toEqual([])
+    expect(libsql.reduce((sum, input) => sum + bytes.get(input)!, 0)).toBeLessThan(1_000)
+  })
+
   it('runs under workerd: validates a request and serves the OpenAPI document', async () => {
     const mf = new Miniflare({
       modules: true,
@@ -92,6 +111,32 @@ describe('Worker bundle (wrangler deploy --dry-run)', () => {
       const openapi = await mf.dispatchFetch('http://edgechat.test/openapi.json')
       expect(openapi.status).toBe(200)
       expect(((await openapi.json()) as { openapi: string }).openapi).toMatch(/^3\.1/)
+    } finally {
+      await mf.dispose()
+    }
+  }, 60_000)
+
+  it('without a D1 binding, a libsql:// DATABASE_URL is a configuration error naming EDGECHAT_TURSO', async () => {
+    const mf = new Miniflare({
+      modules: true,
+      script: code,
+      compatibilityDate: '2026-05-03',
+      durableObjects: { GENERATIONS: { className: 'GenerationObject', useSQLite: true } },
+      bindings: {
+        NODE_ENV: 'test',
+        JWT_SECRET: 'x'.repeat(48),
+        DATABASE_URL: 'libsql://edgechat-test.turso.example',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'unused-in-this-test',
+      },
+    })
+    try {
+      const res = await mf.dispatchFetch('http://edgechat.test/health')
+      expect(res.status).toBe(500)
+      const problem = (await res.json()) as { detail: string }
+      expect(problem.detail).toContain('DATABASE_URL')
+      expect(problem.detail).toContain('EDGECHAT_TURSO')
     } finally {
       await mf.dispose()
     }
