@@ -4,7 +4,7 @@ import type { AppError } from '../errors'
 import type { AppEnv } from '../types'
 
 /** The OpenAI-compatible routes: they answer errors the way OpenAI does, which OpenAI clients parse. */
-export const OPENAI_COMPATIBLE_PATH = /^\/v1\/(?:models|chat\/completions)(?:\/|$)/
+export const OPENAI_COMPATIBLE_PATH = /^\/v1\/(?:models|chat\/completions|responses)(?:\/|$)/
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string }
