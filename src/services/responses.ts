@@ -93,6 +93,9 @@ export async function createResponse(services: Services, auth: AuthContext, body
       .slice(0, 5)
     throw invalid('text.format', `${modelId.slice(0, 100)} does not support structured output (json_schema)${able.length ? `; models that do: ${able.join(', ')}` : ''}`)
   }
+  if (previous && !turn.tools && (await holdsToolCalls(services, previous))) {
+    throw invalid('tools', 'the previous responses hold function calls: declare the tools again (the model needs them to read its history)')
+  }
   const settings = responseSettingsOf(body, modelId)
   const createdAt = Math.floor(services.now().getTime() / 1000)
 
@@ -210,6 +213,11 @@ async function storeInputHistory(services: Services, auth: AuthContext, conversa
   }
   await insertInputHistory(services.db, conversationId, rows)
   return rows[rows.length - 1]!.id
+}
+
+async function holdsToolCalls(services: Services, previous: StoredResponse): Promise<boolean> {
+  const chain = await conversationChain(services.db, previous.row.conversationId, previous.generation.assistantMessageId)
+  return chain.some((message) => (message.parts as Part[]).some((part) => part.type === 'tool_call' || part.type === 'tool_result'))
 }
 
 /** A stored response's conversation up to its answer, media with their bytes: the history of a `store: false` follow-up. */

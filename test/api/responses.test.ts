@@ -243,6 +243,8 @@ describe('responses with the openai client', () => {
     })
     expect(second.output_text).toBe('You said: "Warm and sunny". This is the Bedrock emulator.')
     expect(lastRequest().messages.at(-1)).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: call.call_id, content: [{ text: 'Warm and sunny' }], status: 'success' } }] })
+    // Bedrock reads tool calls in the history only with the tools declared: a follow-up without them is a clear 400.
+    await expect(openai.responses.create({ model: MODEL, previous_response_id: second.id, input: 'Thanks' })).rejects.toMatchObject({ status: 400, param: 'tools' })
 
     const input: ResponseInputItem[] = [
       { role: 'user', content: 'Weather in Oslo?' },
@@ -251,7 +253,7 @@ describe('responses with the openai client', () => {
     ]
     const stateless = await openai.responses.create({ model: MODEL, input, tools: [WEATHER], store: false })
     expect(stateless.output_text).toBe('You said: "Cold". This is the Bedrock emulator.')
-    expect(stateless.store).toBe(false)
+    expect((stateless as unknown as { store: boolean }).store).toBe(false)
     await expect(openai.responses.retrieve(stateless.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
 
     const streamed = await openai.responses.create({ model: MODEL, input: 'Stream a call [[emulator tool=get_weather input={"city":"Lima"}]]', tools: [WEATHER], stream: true })
@@ -276,7 +278,7 @@ describe('responses with the openai client', () => {
     expect(Object.keys(parsed).sort()).toEqual(['city', 'tags', 'temperature'])
     expect(typeof parsed.city).toBe('string')
     expect(typeof parsed.temperature).toBe('number')
-    expect(response.text.format).toMatchObject({ type: 'json_schema', name: 'weather' })
+    expect(response.text!.format).toMatchObject({ type: 'json_schema', name: 'weather' })
     expect(lastRequest().outputConfig).toEqual({ textFormat: { type: 'json_schema', structure: { jsonSchema: { schema: JSON.stringify(schema), name: 'weather' } } } })
 
     await expect(
