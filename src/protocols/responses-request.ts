@@ -93,13 +93,13 @@ const Metadata = z
 
 export const ResponseRequestSchema = z
   .object({
-    model: z.string().min(1).max(300).nullish().openapi({ description: 'A model id from GET /v1/models (default: the server’s)', example: 'amazon.nova-lite-v1:0' }),
+    model: z.string().min(1).max(300).nullish(),
     input: z.union([z.string(), z.array(InputItem).max(10_000)]).nullish(),
     instructions: z.string().max(100_000).nullish(),
     previous_response_id: z.string().min(1).max(100).nullish(),
-    store: z.boolean().nullish().openapi({ description: 'Default true: the response is a turn of a conversation, retrievable and chainable' }),
+    store: z.boolean().nullish(),
     stream: z.boolean().nullish(),
-    background: z.boolean().nullish().openapi({ description: 'Run detached: answered at once (status `queued`), then retrieved, streamed or cancelled by id' }),
+    background: z.boolean().nullish(),
     tools: z.array(z.union([FunctionTool, OtherTool])).max(128).nullish(),
     tool_choice: ToolChoiceSchema.nullish(),
     parallel_tool_calls: z.boolean().nullish(),

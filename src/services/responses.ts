@@ -7,15 +7,16 @@ import { AppError } from '../errors'
 import { startTurn, type TurnOptions } from '../chat/turns'
 import { runStatelessTurn } from '../chat/stateless-turn'
 import { hasMediaStubs } from '../chat/history'
-import { startedEvent } from '../chat/chat-task'
+import { storedGenerationEvents } from '../chat/stored-events'
+import { renamingModel } from '../protocols/openai-errors'
+import { untilEnded } from '../stream/until-ended'
 import type { Part } from '../chat/parts'
 import type { ModelMessage } from '../models/model-client'
 import { modelRegistry } from '../models/registry'
 import { resolveModelId } from '../models/resolve'
 import { responsesTurnOf, responseSettingsOf, type ResponseRequest, type ResponseSettings } from '../protocols/responses-request'
 import { incompleteReasonOf, responseIdOf, type ResponseHead, type ResponseState } from '../protocols/responses-stream'
-import { sequenced, type GenerationEvent, type SequencedEvent } from '../stream/events'
-import type { GenerationHub } from '../stream/hub'
+import type { SequencedEvent } from '../stream/events'
 import type { AuthContext, Services } from '../types'
 import { conversationAccess, requireManage, type ConversationAccess } from './conversation-access'
 import { workspaceAccess } from './workspace-access'
@@ -45,13 +46,6 @@ export interface CreatedResponse {
 export interface CreateOptions extends TurnOptions {
   /** A stateless response's model call stops with it (the client went away). */
   signal: AbortSignal
-}
-
-/** Our errors name the field `modelId`; the Responses request calls it `model`. */
-function renamingModel(error: unknown): unknown {
-  if (!(error instanceof AppError) || error.extra.errors?.[0]?.path !== 'modelId') return error
-  const message = error.extra.errors[0].message
-  return new AppError(error.code, `model: ${message}`, { ...error.extra, errors: [{ path: 'model', message }] })
 }
 
 interface StoredResponse {
@@ -259,38 +253,16 @@ export function headOf(row: ResponseRow): ResponseHead {
 }
 
 /**
- * A stored response's events from its start: the hub's while it keeps them, else rebuilt from the stored answer (its
- * parts in order, one delta each, then the outcome), whose frames are fewer, so `starting_after` counts differ there.
+ * A stored response's events from its start: the hub's while it keeps them, else rebuilt from the stored answer (one
+ * delta per part), whose frames are fewer, so `starting_after` counts differ there.
  */
 export async function responseEvents(services: Services, stored: StoredResponse): Promise<AsyncIterable<SequencedEvent[]>> {
   const live = await services.hub.subscribe(stored.generation.id, 0)
   if (live) return live
   const generation = (await findGeneration(services.db, stored.generation.id)) ?? stored.generation
   const message = await findMessage(services.db, generation.assistantMessageId)
-  return rebuiltEvents(generation, message)
-}
-
-async function* rebuiltEvents(generation: GenerationRow, message: MessageRow | undefined): AsyncGenerator<SequencedEvent[]> {
-  const generationId = generation.id
-  const events: GenerationEvent[] = [startedEvent(generation)]
-  for (const part of (message?.parts ?? []) as Part[]) {
-    if (part.type === 'text' && part.text) events.push({ type: 'text.delta', data: { generationId, delta: part.text } })
-    else if (part.type === 'reasoning' && part.text) events.push({ type: 'reasoning.delta', data: { generationId, delta: part.text } })
-    else if (part.type === 'tool_call') events.push({ type: 'tool.call', data: { generationId, toolUseId: part.toolUseId, name: part.name, input: part.input } })
-  }
-  const usage = { inputTokens: generation.inputTokens ?? 0, outputTokens: generation.outputTokens ?? 0 }
-  if (generation.inputTokens !== null) events.push({ type: 'usage', data: { generationId, ...usage } })
-  if (generation.status === 'completed') {
-    events.push({
-      type: 'generation.completed',
-      data: { generationId, assistantMessageId: generation.assistantMessageId, stopReason: message?.stopReason ?? 'end_turn', usage, latencyMs: message?.latencyMs ?? 0 },
-    })
-  } else if (generation.status === 'cancelled') events.push({ type: 'generation.cancelled', data: { generationId } })
-  else {
-    const code = generation.errorCode ?? 'internal'
-    events.push({ type: 'generation.failed', data: { generationId, code, message: `The response failed (${code})`, retryable: false } })
-  }
-  yield events.map((event, index) => sequenced(event, index + 1))
+  if (!message) throw responseNotFound(stored.row.id)
+  return storedGenerationEvents(generation, message)
 }
 
 /** The longest a cancel or delete waits for the generation to end; past it, it answers anyway. */
@@ -312,18 +284,4 @@ export async function cancelResponse(services: Services, auth: AuthContext, id: 
 export async function deleteStoredResponse(services: Services, auth: AuthContext, id: string): Promise<void> {
   const stored = await cancelResponse(services, auth, id)
   await deleteResponse(services.db, stored.row.id)
-}
-
-async function untilEnded(hub: GenerationHub, generationId: string, ms: number): Promise<void> {
-  const events = await hub.subscribe(generationId, (await hub.status(generationId))?.lastEventId ?? 0)
-  if (!events) return
-  const iterator = events[Symbol.asyncIterator]()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
-  const drained = (async () => {
-    while (!(await iterator.next()).done);
-  })()
-  await Promise.race([drained, late])
-  clearTimeout(timer)
-  await iterator.return?.()
 }

@@ -1,19 +1,12 @@
 import { runStatelessTurn } from '../../chat/stateless-turn'
-import { AppError } from '../../errors'
 import { collectTurn } from '../../protocols/collect-turn'
 import { CHAT_COMPLETION_STREAM_HEADERS, chatCompletionOf, chatCompletionStream, turnFailure } from '../../protocols/openai-chunks'
 import { statelessTurnOf } from '../../protocols/openai-request'
+import { renamingModel } from '../../protocols/openai-errors'
 import type { SequencedEvent } from '../../stream/events'
 import { firstOutput, prepend } from '../../protocols/first-output'
 import type { AppRouteHandler } from '../../types'
 import type * as routes from './chat-completions.routes'
-
-/** Our errors name the field `modelId`; OpenAI's request calls it `model`. */
-function renamingModel(error: unknown): unknown {
-  if (!(error instanceof AppError) || error.extra.errors?.[0]?.path !== 'modelId') return error
-  const message = error.extra.errors[0].message
-  return new AppError(error.code, `model: ${message}`, { ...error.extra, errors: [{ path: 'model', message }] })
-}
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const services = c.var.services
