@@ -10,86 +10,44 @@ import type { InferenceConfig, ModelMessage, TextFormat, ToolChoice, ToolDefinit
  * whose meaning would be lost (conversation, prompt, item references, server-side tools) are 400s.
  */
 const InputText = z.object({ type: z.literal('input_text'), text: z.string() })
-const InputImage = z.object({
-  type: z.literal('input_image'),
-  image_url: z.string().min(1).nullish(),
-  file_id: z.string().nullish(),
-  detail: z.string().nullish(),
-})
-const InputFile = z.object({
-  type: z.literal('input_file'),
-  file_data: z.string().nullish(),
-  file_id: z.string().nullish(),
-  file_url: z.string().nullish(),
-  filename: z.string().max(500).nullish(),
-})
+const InputImage = z.object({ type: z.literal('input_image'), image_url: z.string() })
+const InputFile = z.object({ type: z.literal('input_file'), file_data: z.string(), filename: z.string().max(500).nullish() })
 const OutputText = z.object({ type: z.literal('output_text'), text: z.string() })
 const Refusal = z.object({ type: z.literal('refusal'), refusal: z.string() })
 const ContentPart = z.discriminatedUnion('type', [InputText, InputImage, InputFile, OutputText, Refusal])
+const Content = z.union([z.string(), z.array(ContentPart).max(100)])
 
-const MessageItem = z.object({
-  type: z.literal('message'),
-  role: z.enum(['user', 'assistant', 'system', 'developer']),
-  content: z.union([z.string(), z.array(ContentPart).max(100)]),
-  id: z.string().nullish(),
-  status: z.string().nullish(),
-})
-const FunctionCallItem = z.object({
-  type: z.literal('function_call'),
-  call_id: z.string().min(1).max(200),
-  name: z.string().min(1).max(200),
-  arguments: z.string(),
-  id: z.string().nullish(),
-  status: z.string().nullish(),
-})
-const FunctionCallOutputItem = z.object({
-  type: z.literal('function_call_output'),
-  call_id: z.string().min(1).max(200),
-  output: z.union([z.string(), z.array(ContentPart).max(100)]),
-  id: z.string().nullish(),
-  status: z.string().nullish(),
-})
-const ReasoningItem = z.object({
-  type: z.literal('reasoning'),
-  id: z.string().nullish(),
-  summary: z.array(z.object({ type: z.string(), text: z.string() })).max(100).nullish(),
-  content: z.array(z.object({ type: z.string(), text: z.string() })).max(100).nullish(),
-  encrypted_content: z.string().nullish(),
-})
-const OtherItem = z.looseObject({ type: z.string().min(1).max(100) })
+const MessageItem = z.object({ type: z.literal('message'), role: z.enum(['user', 'assistant', 'system', 'developer']), content: Content })
+const FunctionCallItem = z.object({ type: z.literal('function_call'), call_id: z.string().min(1).max(200), name: z.string().min(1).max(200), arguments: z.string() })
+const FunctionCallOutputItem = z.object({ type: z.literal('function_call_output'), call_id: z.string().min(1).max(200), output: Content })
+const ReasoningText = z.array(z.object({ text: z.string() })).max(100).nullish()
+const ReasoningItem = z.object({ type: z.literal('reasoning'), summary: ReasoningText, content: ReasoningText })
+const OtherItem = z.looseObject({ type: z.string().max(100) })
 
-/** An input item; a message may leave out `type` (EasyInputMessage). */
+/** An input item; a message may leave out `type` (EasyInputMessage). Image and file ids and URLs are not served. */
 const InputItem = z.preprocess(
   (item) => (item && typeof item === 'object' && !('type' in item) && 'role' in item ? { ...item, type: 'message' } : item),
   z.union([MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningItem, OtherItem]),
 )
 
+const Name = z.string().regex(/^[\w-]{1,64}$/, 'letters, digits, _ and -, at most 64')
+
 const FunctionTool = z.object({
   type: z.literal('function'),
-  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ and -, at most 64'),
+  name: Name,
   description: z.string().max(10_000).nullish(),
   parameters: z.record(z.string(), z.unknown()).nullish(),
   strict: z.boolean().nullish(),
 })
-const OtherTool = z.looseObject({ type: z.string().min(1).max(100) })
 
 const ToolChoiceSchema = z.union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.string(), name: z.string().optional() })])
 
 const TextFormatSchema = z.union([
-  z.object({ type: z.literal('text') }),
-  z.object({ type: z.literal('json_object') }),
-  z.object({
-    type: z.literal('json_schema'),
-    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ and -, at most 64'),
-    schema: z.record(z.string(), z.unknown()),
-    description: z.string().max(10_000).nullish(),
-    strict: z.boolean().nullish(),
-  }),
+  z.object({ type: z.enum(['text', 'json_object']) }),
+  z.object({ type: z.literal('json_schema'), name: Name, schema: z.record(z.string(), z.unknown()), description: z.string().max(10_000).nullish(), strict: z.boolean().nullish() }),
 ])
 
-const Metadata = z
-  .record(z.string().max(64), z.string().max(512))
-  .refine((value) => Object.keys(value).length <= 16, 'at most 16 keys')
+const Metadata = z.record(z.string().max(64), z.string().max(512))
 
 export const ResponseRequestSchema = z
   .object({
@@ -100,14 +58,14 @@ export const ResponseRequestSchema = z
     store: z.boolean().nullish(),
     stream: z.boolean().nullish(),
     background: z.boolean().nullish(),
-    tools: z.array(z.union([FunctionTool, OtherTool])).max(128).nullish(),
+    tools: z.array(z.union([FunctionTool, OtherItem])).max(128).nullish(),
     tool_choice: ToolChoiceSchema.nullish(),
     parallel_tool_calls: z.boolean().nullish(),
     max_output_tokens: z.number().int().min(1).nullish(),
     temperature: z.number().min(0).max(2).nullish(),
     top_p: z.number().min(0).max(1).nullish(),
     metadata: Metadata.nullish(),
-    text: z.object({ format: TextFormatSchema.nullish(), verbosity: z.string().nullish() }).nullish(),
+    text: z.object({ format: TextFormatSchema.nullish() }).nullish(),
     reasoning: z.object({ effort: z.string().nullish(), summary: z.string().nullish() }).nullish(),
     truncation: z.enum(['auto', 'disabled']).nullish(),
     user: z.string().max(256).nullish(),
@@ -120,27 +78,8 @@ export const ResponseRequestSchema = z
 
 export type ResponseRequest = z.infer<typeof ResponseRequestSchema>
 
-/** What a response object echoes of its request: stored with a stored response. */
-export interface ResponseSettings {
-  model: string
-  instructions: string | null
-  tools: unknown[]
-  tool_choice: unknown
-  text: { format: Record<string, unknown> }
-  temperature: number | null
-  top_p: number | null
-  max_output_tokens: number | null
-  parallel_tool_calls: boolean
-  truncation: 'auto' | 'disabled'
-  reasoning: { effort: string | null; summary: string | null }
-  metadata: Record<string, string>
-  user: string | null
-  safety_identifier: string | null
-  prompt_cache_key: string | null
-  store: boolean
-  background: boolean
-  previous_response_id: string | null
-}
+/** What a response object echoes: its request as sent but the input, with the model it ran with (stored with it). */
+export type ResponseSettings = Omit<ResponseRequest, 'input' | 'stream'> & { model: string }
 
 /** A request as what the turn engine runs: the system prompt, the messages (oldest first), inference and tools. */
 export interface ResponsesTurn {
@@ -155,9 +94,7 @@ export interface ResponsesTurn {
 
 const invalid = (path: string, message: string) => new AppError('validation_failed', `${path}: ${message}`, { errors: [{ path, message }] })
 
-type Content = z.infer<typeof MessageItem>['content']
-
-function contentParts(content: Content, at: string): Part[] {
+function contentParts(content: z.infer<typeof Content>, at: string): Part[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }]
   return content.map((part, i): Part => {
     const path = `${at}.${i}`
@@ -168,10 +105,8 @@ function contentParts(content: Content, at: string): Part[] {
       case 'refusal':
         return { type: 'text', text: part.refusal }
       case 'input_image':
-        if (!part.image_url) throw invalid(`${path}.file_id`, 'file ids are not supported: send the image inline as image_url (a data URL)')
         return inlineFilePart(dataUrl(part.image_url, `${path}.image_url`), `${path}.image_url`, 'images')
       case 'input_file': {
-        if (!part.file_data) throw invalid(`${path}.file_data`, 'required: file ids and file URLs are not supported, send the file inline (a data URL)')
         const file = dataUrl(part.file_data.startsWith('data:') ? part.file_data : `data:${mediaTypeOf(part.filename)};base64,${part.file_data}`, `${path}.file_data`)
         return inlineFilePart({ ...file, filename: part.filename ?? undefined }, `${path}.file_data`)
       }
@@ -234,7 +169,7 @@ function inputMessages(input: ResponseRequest['input']): { system: string[]; mes
         return
       }
       default:
-        throw invalid(`${path}.type`, `${item.type.slice(0, 50)} items are not supported (message, function_call, function_call_output, reasoning)`)
+        throw invalid(`${path}.type`, `${item.type.slice(0, 50)} items are not supported`)
     }
   })
   return { system, messages }
@@ -244,7 +179,7 @@ function toolChoiceOf(choice: ResponseRequest['tool_choice']): ToolChoice | unde
   if (!choice || choice === 'auto' || choice === 'none') return undefined
   if (choice === 'required') return { type: 'any' }
   if (choice.type === 'function' && choice.name) return { type: 'tool', name: choice.name }
-  throw invalid('tool_choice', `${choice.type.slice(0, 50)} is not supported: none, auto, required or {type: "function", name}`)
+  throw invalid('tool_choice', `${choice.type.slice(0, 50)} is not supported`)
 }
 
 /**
@@ -253,11 +188,10 @@ function toolChoiceOf(choice: ResponseRequest['tool_choice']): ToolChoice | unde
  * for models whose catalog entry supports it (`structuredOutput`, checked by the caller), json_object a 400.
  */
 export function responsesTurnOf(body: ResponseRequest): ResponsesTurn {
-  if (body.conversation !== undefined && body.conversation !== null) throw invalid('conversation', 'is not supported: continue a stored response with previous_response_id')
-  if (body.prompt !== undefined && body.prompt !== null) throw invalid('prompt', 'prompt templates are not supported')
+  if (body.conversation !== undefined && body.conversation !== null) throw invalid('conversation', 'is not supported: use previous_response_id')
+  if (body.prompt !== undefined && body.prompt !== null) throw invalid('prompt', 'is not supported')
   const { system, messages } = inputMessages(body.input)
-  if (messages.length === 0) throw invalid('input', 'at least one user message or function_call_output is needed')
-  if (messages[messages.length - 1]!.role !== 'user') throw invalid('input', 'must end with a user message or function_call_output items')
+  if (messages[messages.length - 1]?.role !== 'user') throw invalid('input', 'must end with a user message or function_call_output')
 
   const inference: InferenceConfig = {}
   if (body.max_output_tokens != null) inference.maxTokens = body.max_output_tokens
@@ -265,7 +199,7 @@ export function responsesTurnOf(body: ResponseRequest): ResponsesTurn {
   if (body.top_p != null) inference.topP = body.top_p
 
   const functions = (body.tools ?? []).map((tool, i) => {
-    if (tool.type !== 'function') throw invalid(`tools.${i}.type`, `${String(tool.type).slice(0, 50)} tools are not supported: declare function tools`)
+    if (tool.type !== 'function') throw invalid(`tools.${i}.type`, `${String(tool.type).slice(0, 50)} tools are not supported: only function tools`)
     return tool as z.infer<typeof FunctionTool>
   })
   const historyHasTools = messages.some((message) => message.parts.some((part) => part.type === 'tool_call' || part.type === 'tool_result'))
@@ -277,7 +211,7 @@ export function responsesTurnOf(body: ResponseRequest): ResponsesTurn {
   if (toolChoice?.type === 'tool' && !tools!.some((tool) => tool.name === toolChoice.name)) throw invalid('tool_choice', `${toolChoice.name.slice(0, 64)} is not one of the tools`)
 
   const format = body.text?.format
-  if (format?.type === 'json_object') throw invalid('text.format', 'json_object is not supported: use json_schema with a schema')
+  if (format?.type === 'json_object') throw invalid('text.format', 'json_object is not supported: use json_schema')
   const textFormat: TextFormat | undefined =
     format?.type === 'json_schema' ? { type: 'json_schema', name: format.name, ...(format.description ? { description: format.description } : {}), schema: format.schema } : undefined
 
@@ -293,25 +227,6 @@ export function responsesTurnOf(body: ResponseRequest): ResponsesTurn {
 }
 
 /** The settings a response object echoes, from its request and the model it ran with. */
-export function responseSettingsOf(body: ResponseRequest, model: string): ResponseSettings {
-  return {
-    model,
-    instructions: body.instructions ?? null,
-    tools: (body.tools ?? []).map((tool) => ({ ...tool, description: 'description' in tool ? (tool.description ?? null) : null, parameters: 'parameters' in tool ? (tool.parameters ?? null) : null, strict: 'strict' in tool ? (tool.strict ?? null) : null })),
-    tool_choice: body.tool_choice ?? 'auto',
-    text: { format: body.text?.format ?? { type: 'text' } },
-    temperature: body.temperature ?? null,
-    top_p: body.top_p ?? null,
-    max_output_tokens: body.max_output_tokens ?? null,
-    parallel_tool_calls: body.parallel_tool_calls ?? true,
-    truncation: body.truncation ?? 'disabled',
-    reasoning: { effort: body.reasoning?.effort ?? null, summary: body.reasoning?.summary ?? null },
-    metadata: body.metadata ?? {},
-    user: body.user ?? null,
-    safety_identifier: body.safety_identifier ?? null,
-    prompt_cache_key: body.prompt_cache_key ?? null,
-    store: body.store ?? true,
-    background: body.background ?? false,
-    previous_response_id: body.previous_response_id ?? null,
-  }
+export function responseSettingsOf({ input: _input, stream: _stream, ...settings }: ResponseRequest, model: string): ResponseSettings {
+  return { ...settings, model }
 }

@@ -70,7 +70,7 @@ export async function loadResponse(services: Services, auth: AuthContext, id: st
 export async function createResponse(services: Services, auth: AuthContext, body: ResponseRequest, options: CreateOptions): Promise<CreatedResponse> {
   const turn = responsesTurnOf(body)
   const store = body.store ?? true
-  if (body.background && !store) throw invalid('background', 'a background response must be stored (store: true)')
+  if (body.background && !store) throw invalid('background', 'needs store: true')
   const previous = body.previous_response_id ? await loadResponse(services, auth, body.previous_response_id) : null
   const modelId = (() => {
     try {
@@ -80,15 +80,10 @@ export async function createResponse(services: Services, auth: AuthContext, body
     }
   })()
   if (turn.textFormat && !modelRegistry(services.config).find(modelId)?.capabilities.structuredOutput) {
-    const able = modelRegistry(services.config)
-      .list()
-      .filter((model) => model.capabilities.structuredOutput)
-      .map((model) => model.id)
-      .slice(0, 5)
-    throw invalid('text.format', `${modelId.slice(0, 100)} does not support structured output (json_schema)${able.length ? `; models that do: ${able.join(', ')}` : ''}`)
+    throw invalid('text.format', `${modelId.slice(0, 100)} does not support structured output (GET /v1/models: capabilities.structuredOutput)`)
   }
   if (previous && !turn.tools && (await holdsToolCalls(services, previous))) {
-    throw invalid('tools', 'the previous responses hold function calls: declare the tools again (the model needs them to read its history)')
+    throw invalid('tools', 'the previous responses hold function calls: declare the tools again')
   }
   const settings = responseSettingsOf(body, modelId)
   const createdAt = Math.floor(services.now().getTime() / 1000)
@@ -153,7 +148,7 @@ export async function createResponse(services: Services, auth: AuthContext, body
 /** A conversation for a new chain of responses, in the API key's workspace or the caller's personal one. */
 async function newConversation(services: Services, auth: AuthContext): Promise<ConversationRow> {
   const workspaceId = auth.workspaceScope ?? (await findPersonalWorkspace(services.db, auth.userId))?.id
-  if (!workspaceId) throw new AppError('forbidden', 'You have no workspace to store responses in: use store: false')
+  if (!workspaceId) throw new AppError('forbidden', 'No workspace to store responses in: use store: false')
   await workspaceAccess(services, auth, workspaceId, 'member')
   const now = services.now()
   const row: ConversationRow = {
