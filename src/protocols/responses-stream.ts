@@ -159,7 +159,7 @@ export function createResponsesEncoder(head: ResponseHead, options: { startingAf
   let sequence = 0
   let out = ''
   /** The open item's output index and part, while deltas extend it. */
-  let open: { index: number; part: Part } | null = null
+  let open: { index: number; part: Part; id: string } | null = null
   let items = 0
 
   const frame = (type: string, data: Record<string, unknown>) => {
@@ -168,30 +168,31 @@ export function createResponsesEncoder(head: ResponseHead, options: { startingAf
   }
   const lifecycle = (type: string) => frame(type, { response: responseObject(head, state) })
 
+  /** Where an open item's content events go: its ids, and for text and reasoning the content part's type. */
+  const at = () => ({ item_id: open!.id, output_index: open!.index })
+  const content = (part: Part) => (part.type === 'text' ? 'output_text' : 'reasoning_text')
+  const contentPart = (part: Part, text: string) => (part.type === 'text' ? outputText(text) : { type: 'reasoning_text', text })
+
   const openItem = (part: Part) => {
     const index = items++
     state.parts.push(part)
-    open = { index, part }
     const added = outputItem(head.id, part, index, 'in_progress')
+    open = { index, part, id: added.id }
     if (part.type === 'tool_call') added.arguments = ''
     frame('response.output_item.added', { output_index: index, item: added })
-    if (part.type === 'text') frame('response.content_part.added', { item_id: itemId(head.id, 'msg', index), output_index: index, content_index: 0, part: outputText('') })
-    if (part.type === 'reasoning') frame('response.content_part.added', { item_id: itemId(head.id, 'rs', index), output_index: index, content_index: 0, part: { type: 'reasoning_text', text: '' } })
+    if (part.type !== 'tool_call') frame('response.content_part.added', { ...at(), content_index: 0, part: contentPart(part, '') })
   }
 
   const closeItem = (status: ItemStatus) => {
     if (!open) return
     const { index, part } = open
+    const where = at()
     open = null
     const item = outputItem(head.id, part, index, status)
-    if (part.type === 'text') {
-      frame('response.output_text.done', { item_id: item.id, output_index: index, content_index: 0, text: part.text, logprobs: [] })
-      frame('response.content_part.done', { item_id: item.id, output_index: index, content_index: 0, part: outputText(part.text) })
-    } else if (part.type === 'reasoning') {
-      frame('response.reasoning_text.done', { item_id: item.id, output_index: index, content_index: 0, text: part.text })
-      frame('response.content_part.done', { item_id: item.id, output_index: index, content_index: 0, part: { type: 'reasoning_text', text: part.text } })
-    } else if (part.type === 'tool_call') {
-      frame('response.function_call_arguments.done', { item_id: item.id, output_index: index, name: part.name, arguments: item.arguments })
+    if (part.type === 'tool_call') frame('response.function_call_arguments.done', { ...where, name: part.name, arguments: item.arguments })
+    else if (part.type === 'text' || part.type === 'reasoning') {
+      frame(`response.${content(part)}.done`, { ...where, content_index: 0, text: part.text, ...(part.type === 'text' ? { logprobs: [] } : {}) })
+      frame('response.content_part.done', { ...where, content_index: 0, part: contentPart(part, part.text) })
     }
     frame('response.output_item.done', { output_index: index, item })
   }
@@ -201,10 +202,9 @@ export function createResponsesEncoder(head: ResponseHead, options: { startingAf
       closeItem('completed')
       openItem({ type, text: '' } as Part)
     }
-    const current = open!
-    ;(current.part as { text: string }).text += text
-    const item = type === 'text' ? { item_id: itemId(head.id, 'msg', current.index), name: 'response.output_text.delta' } : { item_id: itemId(head.id, 'rs', current.index), name: 'response.reasoning_text.delta' }
-    frame(item.name, { item_id: item.item_id, output_index: current.index, content_index: 0, delta: text, ...(type === 'text' ? { logprobs: [] } : {}) })
+    const part = open!.part as Part & { text: string }
+    part.text += text
+    frame(`response.${content(part)}.delta`, { ...at(), content_index: 0, delta: text, ...(type === 'text' ? { logprobs: [] } : {}) })
   }
 
   const end = (status: ResponseStatus, type: string) => {
@@ -235,8 +235,7 @@ export function createResponsesEncoder(head: ResponseHead, options: { startingAf
           closeItem('completed')
           const part: Part = { type: 'tool_call', toolUseId: event.data.toolUseId, name: event.data.name, input: event.data.input }
           openItem(part)
-          const id = itemId(head.id, 'fc', open!.index)
-          frame('response.function_call_arguments.delta', { item_id: id, output_index: open!.index, delta: JSON.stringify(part.input ?? {}) })
+          frame('response.function_call_arguments.delta', { ...at(), delta: JSON.stringify(part.input ?? {}) })
           closeItem('completed')
           break
         }

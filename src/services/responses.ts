@@ -1,7 +1,7 @@
-import { insertConversation, deleteConversation, type ConversationRow } from '../db/repositories/conversations'
+import { deleteConversation } from '../db/repositories/conversations'
 import { findGeneration, type GenerationRow } from '../db/repositories/generations'
 import { conversationChain, findMessage, messageParts, type MessageRow } from '../db/repositories/messages'
-import { deleteResponse, findResponse, insertInputHistory, insertResponse, type ResponseRow } from '../db/repositories/responses'
+import { deleteResponse, findResponse, insertInputHistory, insertResponse, insertResponsesConversation, type NewMessage, type ResponseRow } from '../db/repositories/responses'
 import { findPersonalWorkspace } from '../db/repositories/workspaces'
 import { AppError } from '../errors'
 import { startTurn, type TurnOptions } from '../chat/turns'
@@ -33,9 +33,6 @@ const invalid = (path: string, message: string) => new AppError('validation_fail
 const responseNotFound = (id: string) => new AppError('not_found', `Response with id '${id.slice(0, 100)}' not found.`)
 
 const RESPONSE_ID = /^resp_[0-9A-Za-z]{1,60}$/
-
-/** What the conversation of a stored response says it is. */
-export const RESPONSES_CONVERSATION_METADATA = { source: 'responses' } as const
 
 export interface CreatedResponse {
   head: ResponseHead
@@ -146,29 +143,12 @@ export async function createResponse(services: Services, auth: AuthContext, body
 }
 
 /** A conversation for a new chain of responses, in the API key's workspace or the caller's personal one. */
-async function newConversation(services: Services, auth: AuthContext): Promise<ConversationRow> {
+async function newConversation(services: Services, auth: AuthContext): Promise<{ id: string }> {
   const workspaceId = auth.workspaceScope ?? (await findPersonalWorkspace(services.db, auth.userId))?.id
   if (!workspaceId) throw new AppError('forbidden', 'No workspace to store responses in: use store: false')
   await workspaceAccess(services, auth, workspaceId, 'member')
-  const now = services.now()
-  const row: ConversationRow = {
-    id: services.newId('conv'),
-    workspaceId,
-    userId: auth.userId,
-    assistantId: null,
-    title: null,
-    modelId: null,
-    systemPrompt: null,
-    visibility: 'private',
-    archived: false,
-    activeGenerationId: null,
-    metadata: { ...RESPONSES_CONVERSATION_METADATA },
-    storedBytes: 0,
-    clientChatId: null,
-    createdAt: now,
-    updatedAt: now,
-  }
-  await insertConversation(services.db, row)
+  const row = { id: services.newId('conv'), workspaceId, userId: auth.userId, createdAt: services.now() }
+  await insertResponsesConversation(services.db, row)
   return row
 }
 
@@ -179,29 +159,14 @@ async function newConversation(services: Services, auth: AuthContext): Promise<C
 async function storeInputHistory(services: Services, auth: AuthContext, conversationId: string, history: ModelMessage[], parentId: string | null): Promise<string | null> {
   if (history.length === 0) return parentId
   const now = services.now()
-  const rows: MessageRow[] = []
-  for (const message of history) {
-    rows.push({
-      id: services.newId('msg'),
-      conversationId,
-      parentId: rows[rows.length - 1]?.id ?? parentId,
-      role: message.role,
-      parts: [...message.parts],
-      status: 'complete',
-      modelId: null,
-      inputTokens: null,
-      outputTokens: null,
-      stopReason: null,
-      latencyMs: null,
-      userId: auth.userId,
-      apiKeyId: auth.apiKeyId,
-      metadata: null,
-      createdAt: now,
-      updatedAt: now,
-    })
+  const rows: NewMessage[] = []
+  for (const { role, parts } of history) {
+    const id = services.newId('msg')
+    rows.push({ id, conversationId, parentId, role, parts: [...parts], status: 'complete', userId: auth.userId, apiKeyId: auth.apiKeyId, createdAt: now, updatedAt: now })
+    parentId = id
   }
   await insertInputHistory(services.db, conversationId, rows)
-  return rows[rows.length - 1]!.id
+  return parentId
 }
 
 async function holdsToolCalls(services: Services, previous: StoredResponse): Promise<boolean> {

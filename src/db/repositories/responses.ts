@@ -1,8 +1,9 @@
 import { eq, sql } from 'drizzle-orm'
 import type { Database } from '../database'
 import { conversations, messages, responses } from '../schema'
-import type { MessageRow } from './messages'
 import { partsBytes } from './messages'
+
+export type NewMessage = typeof messages.$inferInsert
 
 export type ResponseRow = typeof responses.$inferSelect
 
@@ -18,11 +19,16 @@ export async function deleteResponse(db: Database, id: string): Promise<void> {
   await db.delete(responses).where(eq(responses.id, id))
 }
 
+/** A private conversation for a new chain of responses (`metadata.source: "responses"`). */
+export async function insertResponsesConversation(db: Database, row: { id: string; workspaceId: string; userId: string; createdAt: Date }): Promise<void> {
+  await db.insert(conversations).values({ ...row, metadata: { source: 'responses' }, updatedAt: row.createdAt })
+}
+
 /**
  * Earlier messages a request's input carried (the history before its new user message), stored in the conversation
  * in one batch, with their bytes counted in `stored_bytes`.
  */
-export async function insertInputHistory(db: Database, conversationId: string, rows: MessageRow[]): Promise<void> {
+export async function insertInputHistory(db: Database, conversationId: string, rows: NewMessage[]): Promise<void> {
   const [first, ...rest] = rows
   if (!first) return
   const added = rows.reduce((sum, row) => sum + partsBytes(row.parts), 0)
