@@ -1,10 +1,10 @@
 import { deleteConversation } from '../db/repositories/conversations'
 import { findGeneration, type GenerationRow } from '../db/repositories/generations'
-import { conversationChain, findMessage, messageParts, type MessageRow } from '../db/repositories/messages'
+import { conversationChain, findMessage, messageParts, partsBytes, type MessageRow } from '../db/repositories/messages'
 import { deleteResponse, findResponse, insertInputHistory, insertResponse, insertResponsesConversation, type NewMessage, type ResponseRow } from '../db/repositories/responses'
 import { findPersonalWorkspace } from '../db/repositories/workspaces'
 import { AppError } from '../errors'
-import { startTurn, type TurnOptions } from '../chat/turns'
+import { startTurn, userParts, type TurnOptions } from '../chat/turns'
 import { runStatelessTurn } from '../chat/stateless-turn'
 import { hasMediaStubs } from '../chat/history'
 import { storedGenerationEvents } from '../chat/stored-events'
@@ -108,7 +108,7 @@ export async function createResponse(services: Services, auth: AuthContext, body
   const created = previous ? null : await newConversation(services, auth)
   const conversationId = previous?.row.conversationId ?? created!.id
   try {
-    const parentId = await storeInputHistory(services, auth, conversationId, turn.messages.slice(0, -1), previous?.generation.assistantMessageId ?? null)
+    const parentId = await storeInputHistory(services, auth, conversationId, turn.messages.slice(0, -1), previous?.generation.assistantMessageId ?? null, previous?.access.conversation.storedBytes ?? 0)
     const started = await startTurn(
       services,
       auth,
@@ -156,8 +156,13 @@ async function newConversation(services: Services, auth: AuthContext): Promise<{
  * The input's earlier messages (before its last user message) stored in the conversation after `parentId`, chained;
  * returns the message the new turn follows.
  */
-async function storeInputHistory(services: Services, auth: AuthContext, conversationId: string, history: ModelMessage[], parentId: string | null): Promise<string | null> {
+async function storeInputHistory(services: Services, auth: AuthContext, conversationId: string, history: ModelMessage[], parentId: string | null, storedBytes: number): Promise<string | null> {
   if (history.length === 0) return parentId
+  // A user's messages within a turn's limits; the conversation within MAX_CONVERSATION_BYTES.
+  for (const message of history) if (message.role === 'user') userParts(message.parts as Part[])
+  if (storedBytes + partsBytes(history.flatMap((message) => message.parts)) > services.config.MAX_CONVERSATION_BYTES) {
+    throw new AppError('payload_too_large', 'input: the history is larger than a conversation may store (MAX_CONVERSATION_BYTES)')
+  }
   const now = services.now()
   const rows: NewMessage[] = []
   for (const { role, parts } of history) {

@@ -341,6 +341,9 @@ describe('responses with the openai client', () => {
     await expect(openai.responses.create({ model: MODEL, input: 'Hi', previous_response_id: 'resp_nothing' })).rejects.toMatchObject({ status: 404, code: 'not_found' })
     await expect(openai.responses.retrieve('resp_nothing')).rejects.toBeInstanceOf(OpenAI.NotFoundError)
     await expect(openai.responses.create({ model: MODEL, input: 'Hi', temperature: 3 })).rejects.toMatchObject({ status: 400, code: 'validation_failed' })
+    // Earlier input messages are stored too, under the same limits as a turn's.
+    const blank = [{ role: 'user' as const, content: '   ' }, { role: 'assistant' as const, content: 'Yes?' }, { role: 'user' as const, content: 'Hi' }]
+    await expect(openai.responses.create({ model: MODEL, input: blank })).rejects.toMatchObject({ status: 400, code: 'validation_failed' })
 
     const res = await fetch(`${baseURL}/responses`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"input": ' })
     expect(res.status).toBe(400)
