@@ -3,6 +3,7 @@ import { dataUrl, inlineFilePart } from '../chat/inline-media'
 import type { Part } from '../chat/parts'
 import { AppError } from '../errors'
 import type { InferenceConfig, ModelMessage, TextFormat, ToolChoice, ToolDefinition } from '../models/model-client'
+import { functionTools } from './openai-request'
 
 /**
  * The Responses API request (OpenAI's, as the Open Responses specification describes it), as far as it is served.
@@ -175,13 +176,6 @@ function inputMessages(input: ResponseRequest['input']): { system: string[]; mes
   return { system, messages }
 }
 
-function toolChoiceOf(choice: ResponseRequest['tool_choice']): ToolChoice | undefined {
-  if (!choice || choice === 'auto' || choice === 'none') return undefined
-  if (choice === 'required') return { type: 'any' }
-  if (choice.type === 'function' && choice.name) return { type: 'tool', name: choice.name }
-  throw invalid('tool_choice', `${choice.type.slice(0, 50)} is not supported`)
-}
-
 /**
  * The request as a turn: `instructions` and system/developer input messages make the system prompt, the other items
  * the messages; function tools only (server-side tools are a 400); `text.format` json_schema is structured output,
@@ -202,13 +196,8 @@ export function responsesTurnOf(body: ResponseRequest): ResponsesTurn {
     if (tool.type !== 'function') throw invalid(`tools.${i}.type`, `${String(tool.type).slice(0, 50)} tools are not supported: only function tools`)
     return tool as z.infer<typeof FunctionTool>
   })
-  const historyHasTools = messages.some((message) => message.parts.some((part) => part.type === 'tool_call' || part.type === 'tool_result'))
-  const sendTools = functions.length > 0 && (body.tool_choice !== 'none' || historyHasTools)
-  const tools: ToolDefinition[] | undefined = sendTools
-    ? functions.map((fn) => ({ name: fn.name, ...(fn.description ? { description: fn.description } : {}), inputSchema: fn.parameters ?? { type: 'object', properties: {} } }))
-    : undefined
-  const toolChoice = sendTools ? toolChoiceOf(body.tool_choice) : undefined
-  if (toolChoice?.type === 'tool' && !tools!.some((tool) => tool.name === toolChoice.name)) throw invalid('tool_choice', `${toolChoice.name.slice(0, 64)} is not one of the tools`)
+  const choice = body.tool_choice
+  if (typeof choice === 'object' && choice && (choice.type !== 'function' || !choice.name)) throw invalid('tool_choice', `${choice.type.slice(0, 50)} is not supported`)
 
   const format = body.text?.format
   if (format?.type === 'json_object') throw invalid('text.format', 'json_object is not supported: use json_schema')
@@ -220,8 +209,7 @@ export function responsesTurnOf(body: ResponseRequest): ResponsesTurn {
     system: instructions || null,
     messages,
     inference,
-    ...(tools ? { tools } : {}),
-    ...(toolChoice ? { toolChoice } : {}),
+    ...functionTools(functions, choice as Parameters<typeof functionTools>[1], messages),
     ...(textFormat ? { textFormat } : {}),
   }
 }
