@@ -361,3 +361,91 @@ describe('responses with the openai client', () => {
   })
 })
 
+
+/** The fields the Open Responses specification's response schema (ResponseResource) requires. */
+const REQUIRED = [
+  'id', 'object', 'created_at', 'completed_at', 'status', 'incomplete_details', 'model', 'previous_response_id', 'instructions', 'output',
+  'error', 'tools', 'tool_choice', 'truncation', 'parallel_tool_calls', 'text', 'top_p', 'presence_penalty', 'frequency_penalty',
+  'top_logprobs', 'temperature', 'reasoning', 'user', 'usage', 'max_output_tokens', 'max_tool_calls', 'store', 'background',
+  'service_tier', 'metadata', 'safety_identifier', 'prompt_cache_key',
+]
+
+// The requests of the Open Responses compliance suite (bin/compliance-test.ts in its specification repository), sent
+// the way it sends them (fetch, `stream` set), with its checks: the suite itself needs its generated schemas, which
+// are not available offline here. The emulator calls a tool only when told, so the tool prompts carry a directive.
+describe('the Open Responses compliance requests', () => {
+  const PNG =
+    'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='
+  const weather = {
+    type: 'function',
+    name: 'get_weather',
+    description: 'Get the current weather for a location',
+    parameters: { type: 'object', properties: { location: { type: 'string', description: 'The city and state, e.g. San Francisco, CA' } }, required: ['location'] },
+  }
+  const ask = '[[emulator tool=get_weather input={"location":"San Francisco, CA"}]]'
+  const templates: { id: string; streaming?: boolean; body: Record<string, unknown>; expect: (response: Record<string, any>, events: Record<string, any>[]) => void }[] = [
+    { id: 'basic-response', body: { input: [{ type: 'message', role: 'user', content: 'Say hello in exactly 3 words.' }] }, expect: (r) => expect(r.status).toBe('completed') },
+    { id: 'streaming-response', streaming: true, body: { input: [{ type: 'message', role: 'user', content: 'Count from 1 to 5.' }] }, expect: (r) => expect(r.status).toBe('completed') },
+    {
+      id: 'system-prompt',
+      body: { input: [{ type: 'message', role: 'system', content: 'You are a pirate. Always respond in pirate speak.' }, { type: 'message', role: 'user', content: 'Say hello.' }] },
+      expect: (r) => expect(r.status).toBe('completed'),
+    },
+    {
+      id: 'tool-calling',
+      body: { input: [{ type: 'message', role: 'user', content: `What's the weather like in San Francisco? ${ask}` }], tools: [weather] },
+      expect: (r) => expect(r.output.some((item: { type: string }) => item.type === 'function_call')).toBe(true),
+    },
+    {
+      id: 'tool-calling-streaming',
+      streaming: true,
+      body: { input: [{ type: 'message', role: 'user', content: `What's the weather like in San Francisco? ${ask}` }], tools: [weather] },
+      expect: (_, events) => {
+        const types = events.map((event) => event.type)
+        expect(events.some((event) => event.type === 'response.output_item.added' && event.item.type === 'function_call')).toBe(true)
+        expect(types).toContain('response.function_call_arguments.delta')
+        expect(types).toContain('response.function_call_arguments.done')
+        expect(events.some((event) => event.type === 'response.output_item.done' && event.item.type === 'function_call')).toBe(true)
+      },
+    },
+    {
+      id: 'image-input',
+      body: { input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What do you see in this image? Answer in one sentence.' }, { type: 'input_image', image_url: PNG }] }] },
+      expect: (r) => expect(r.status).toBe('completed'),
+    },
+    {
+      id: 'multi-turn',
+      body: {
+        input: [
+          { type: 'message', role: 'user', content: 'My name is Alice.' },
+          { type: 'message', role: 'assistant', content: 'Hello Alice! Nice to meet you. How can I help you today?' },
+          { type: 'message', role: 'user', content: 'What is my name?' },
+        ],
+      },
+      expect: (r) => expect(r.status).toBe('completed'),
+    },
+  ]
+
+  for (const template of templates) {
+    it(template.id, async () => {
+      const { key } = await apiKey()
+      const res = await fetch(`${baseURL}/responses`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: MODEL, ...template.body, stream: template.streaming ?? false }),
+      })
+      expect(res.status).toBe(200)
+      let response: Record<string, any>
+      let events: Record<string, any>[] = []
+      if (template.streaming) {
+        const all = frames(await res.text())
+        events = all.filter((frame) => frame.data !== '[DONE]').map((frame) => frame.data)
+        expect(all.filter((frame) => frame.data !== '[DONE]').every((frame) => frame.event === frame.data.type)).toBe(true)
+        response = events.find((event) => event.type === 'response.completed')!.response
+      } else response = await res.json()
+      expect(Object.keys(response)).toEqual(expect.arrayContaining(REQUIRED))
+      expect(response.output.length).toBeGreaterThan(0)
+      template.expect(response, events)
+    })
+  }
+})
