@@ -4,7 +4,7 @@ import { conversationChain, findMessage, messageParts, partsBytes, type MessageR
 import { deleteResponse, findResponse, insertInputHistory, insertResponse, insertResponsesConversation, type NewMessage, type ResponseRow } from '../db/repositories/responses'
 import { findPersonalWorkspace } from '../db/repositories/workspaces'
 import { AppError } from '../errors'
-import { startTurn, userParts, type TurnOptions } from '../chat/turns'
+import { startTurn, userParts, type StartedTurn, type TurnOptions } from '../chat/turns'
 import { runStatelessTurn } from '../chat/stateless-turn'
 import { hasMediaStubs } from '../chat/history'
 import { storedGenerationEvents } from '../chat/stored-events'
@@ -83,7 +83,8 @@ export async function createResponse(services: Services, auth: AuthContext, body
     throw invalid('tools', 'the previous responses hold function calls: declare the tools again')
   }
   const settings = responseSettingsOf(body, modelId)
-  const createdAt = Math.floor(services.now().getTime() / 1000)
+  const now = services.now()
+  const createdAt = Math.floor(now.getTime() / 1000)
 
   if (!store) {
     const history = previous ? await storedHistory(services, previous) : []
@@ -107,9 +108,10 @@ export async function createResponse(services: Services, auth: AuthContext, body
 
   const created = previous ? null : await newConversation(services, auth)
   const conversationId = previous?.row.conversationId ?? created!.id
+  let started: StartedTurn
   try {
     const parentId = await storeInputHistory(services, auth, conversationId, turn.messages.slice(0, -1), previous?.generation.assistantMessageId ?? null, previous?.access.conversation.storedBytes ?? 0)
-    const started = await startTurn(
+    started = await startTurn(
       services,
       auth,
       conversationId,
@@ -123,23 +125,24 @@ export async function createResponse(services: Services, auth: AuthContext, body
       },
       options,
     )
-    const id = responseIdOf(started.generation.id)
-    await insertResponse(services.db, {
-      id,
-      generationId: started.generation.id,
-      conversationId,
-      userId: auth.userId,
-      previousResponseId: previous?.row.id ?? null,
-      request: settings as unknown as Record<string, unknown>,
-      createdAt: services.now(),
-    })
-    const events = await services.hub.subscribe(started.generation.id, 0)
-    if (!events) throw new AppError('internal', 'The response could not be followed')
-    return { head: { id, createdAt, settings }, events }
   } catch (error) {
+    // Nothing started: a conversation made for this response goes again.
     if (created) await deleteConversation(services.db, created.id).catch(() => undefined)
     throw renamingModel(error)
   }
+  const id = responseIdOf(started.generation.id)
+  await insertResponse(services.db, {
+    id,
+    generationId: started.generation.id,
+    conversationId,
+    userId: auth.userId,
+    previousResponseId: previous?.row.id ?? null,
+    request: settings as unknown as Record<string, unknown>,
+    createdAt: now,
+  })
+  const events = await services.hub.subscribe(started.generation.id, 0)
+  if (!events) throw new AppError('internal', 'The response could not be followed')
+  return { head: { id, createdAt, settings }, events }
 }
 
 /** A conversation for a new chain of responses, in the API key's workspace or the caller's personal one. */
