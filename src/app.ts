@@ -25,6 +25,7 @@ import { messagesRouter } from './routes/messages/messages.index'
 import { modelsRouter } from './routes/models/models.index'
 import { uiChatRouter } from './routes/ui-chat/ui-chat.index'
 import { chatCompletionsRouter } from './routes/openai/chat-completions.index'
+import { responsesRouter } from './routes/responses/responses.index'
 import { openAIErrors } from './protocols/openai-errors'
 import { websocketRouter } from './routes/realtime/websocket.index'
 import type { WebSocketOptions } from './routes/realtime/socket-options'
@@ -62,7 +63,7 @@ export interface AppDependencies {
 }
 
 const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
-const TURN_PATH = /^\/v1\/(?:conversations\/[^/]+\/messages|ui\/chat|chat\/completions)\/?$/
+const TURN_PATH = /^\/v1\/(?:conversations\/[^/]+\/messages|ui\/chat|chat\/completions|responses)\/?$/
 
 const httpStatusCodes: Partial<Record<number, ErrorCode>> = {
   400: 'validation_failed',
@@ -135,6 +136,7 @@ export function createApp(deps: AppDependencies) {
     .route('/', modelsRouter)
     .route('/', uiChatRouter)
     .route('/', chatCompletionsRouter)
+    .route('/', responsesRouter)
     .route('/', websocketRouter(deps.upgradeWebSocket, deps.webSocket))
     .route('/', docsRouter)
 

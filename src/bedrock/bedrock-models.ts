@@ -12,7 +12,12 @@ export function toConverseRequest(request: ModelRequest): ConverseRequest {
     ...(request.system ? { system: [{ text: request.system }] } : {}),
     inferenceConfig: request.inference,
     ...(request.tools?.length ? { toolConfig: toConverseToolConfig(request.tools, request.toolChoice) } : {}),
+    ...(request.textFormat ? { outputConfig: toConverseOutputConfig(request.textFormat) } : {}),
   }
+}
+
+function toConverseOutputConfig({ name, description, schema }: NonNullable<ModelRequest['textFormat']>): NonNullable<ConverseRequest['outputConfig']> {
+  return { textFormat: { type: 'json_schema', structure: { jsonSchema: { schema: JSON.stringify(schema), name, ...(description ? { description } : {}) } } } }
 }
 
 function toConverseToolConfig(tools: NonNullable<ModelRequest['tools']>, choice: ModelRequest['toolChoice']): NonNullable<ConverseRequest['toolConfig']> {

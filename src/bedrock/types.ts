@@ -25,6 +25,7 @@ export interface ConverseRequest {
     tools: { toolSpec: { name: string; description?: string; inputSchema: { json: unknown } } }[]
     toolChoice?: { auto: Record<string, never> } | { any: Record<string, never> } | { tool: { name: string } }
   }
+  outputConfig?: { textFormat: { type: 'json_schema'; structure: { jsonSchema: { schema: string; name?: string; description?: string } } } }
 }
 
 export interface TokenUsage {

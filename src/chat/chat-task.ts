@@ -20,6 +20,10 @@ export interface ChatTurn {
   history: HistoryMessage[]
   systemPrompt: string | null
   inference: InferenceConfig
+  /** Tools the caller declared for this turn (it runs them: their calls end the turn), how the model picks, structured output. */
+  tools?: ModelRequest['tools']
+  toolChoice?: ModelRequest['toolChoice']
+  textFormat?: ModelRequest['textFormat']
 }
 
 /** Checked where the task runs (it crosses the Durable Object RPC boundary): the fields the turn reads. */
@@ -70,6 +74,8 @@ async function modelRequest(db: Database, turn: ChatTurn): Promise<ModelRequest>
     system: turn.systemPrompt,
     messages: history.map((message) => ({ role: message.role, parts: message.parts as Part[], status: message.status })),
     inference: turn.inference,
+    ...(turn.tools?.length ? { tools: turn.tools, toolChoice: turn.toolChoice } : {}),
+    ...(turn.textFormat ? { textFormat: turn.textFormat } : {}),
   }
 }
 

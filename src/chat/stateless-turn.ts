@@ -16,6 +16,7 @@ export interface StatelessTurnInput {
   /** Tools the model may call, and how it picks (the caller runs them: their calls end the turn). */
   tools?: ModelRequest['tools']
   toolChoice?: ModelRequest['toolChoice']
+  textFormat?: ModelRequest['textFormat']
   /** Cancels the turn (a client that went away): it then ends with `generation.cancelled`. */
   signal?: AbortSignal | undefined
   /** The `generationId` its events carry; a new `gen_` id by default. */
@@ -48,7 +49,7 @@ export async function runStatelessTurn(services: Services, input: StatelessTurnI
       modelId,
       started: { type: 'generation.started', data: { generationId, conversationId: '', userMessageId: '', assistantMessageId: '', modelId } },
       assistantMessageId: '',
-      request: () => Promise.resolve({ modelId, system: input.system, messages: input.messages, inference, tools: input.tools, toolChoice: input.toolChoice }),
+      request: () => Promise.resolve({ modelId, system: input.system, messages: input.messages, inference, tools: input.tools, toolChoice: input.toolChoice, textFormat: input.textFormat }),
       account: { userId: input.auth.userId, apiKeyId: input.auth.apiKeyId, conversationId: null },
     },
     usageOnly,

@@ -35,6 +35,10 @@ export interface TurnInput {
   parentId?: string | null | undefined
   /** Retries with the same key (per user, for IDEMPOTENCY_WINDOW_MS) return the same generation. */
   idempotencyKey?: string | undefined
+  /** This turn's system prompt instead of the conversation's (null: none). */
+  systemPrompt?: string | null | undefined
+  /** Tools the caller declared for this turn, how the model picks, structured output (ChatTurn). */
+  model?: Pick<ChatTurn, 'tools' | 'toolChoice' | 'textFormat'> | undefined
 }
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
@@ -60,7 +64,7 @@ export function userParts(content: string | Part[]): Part[] {
     } else if (part.type === 'document') {
       documents += 1
       if (decodedSize(part.data) > LIMITS.documentBytes) throw invalid(`${path}.data`, 'documents must be at most 4.5 MB')
-    } else throw invalid(`${path}.type`, `"${part.type}" parts cannot be sent by a user`)
+    } else if (part.type !== 'tool_result') throw invalid(`${path}.type`, `"${part.type}" parts cannot be sent by a user`)
   })
   if (chars > LIMITS.textChars) throw invalid('content', `text must be at most ${LIMITS.textChars} characters`)
   if (!parts.some((part) => part.type !== 'text' || part.text.trim() !== '')) throw invalid('content', 'must not be empty')
@@ -147,7 +151,13 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
       retrying = replay.userMessage
     } else await releaseExpiredIdempotencyKey(services.db, auth.userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
   }
-  return beginTurn(services, auth, conversation, { parts, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash }, options)
+  return beginTurn(
+    services,
+    auth,
+    conversation,
+    { parts, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash, systemPrompt: input.systemPrompt, model: input.model },
+    options,
+  )
 }
 
 export interface RegenerateInput {
@@ -178,6 +188,8 @@ interface TurnPlan {
   inference: InferenceConfig | undefined
   key: string | undefined
   requestHash: string | null
+  systemPrompt?: string | null | undefined
+  model?: TurnInput['model']
 }
 
 async function beginTurn(services: Services, auth: AuthContext, conversation: ConversationRow, plan: TurnPlan, options: TurnOptions): Promise<StartedTurn> {
@@ -215,7 +227,8 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
     updatedAt: now,
   }
   const inference = inferenceFor(services.config, modelId, plan.inference)
-  const systemTokens = conversation.systemPrompt ? estimateTokens([{ type: 'text', text: conversation.systemPrompt }]) : 0
+  const systemPrompt = plan.systemPrompt !== undefined ? plan.systemPrompt : conversation.systemPrompt
+  const systemTokens = systemPrompt ? estimateTokens([{ type: 'text', text: systemPrompt }]) : 0
   const budget = contextTokensFor(services.config, modelId) - (inference.maxTokens ?? services.config.DEFAULT_MAX_TOKENS) - systemTokens
   const fitted = fitHistory([...chain, { id: userMessage.id, parentId, role: 'user', parts: stripMedia(parts), status: 'complete' }], budget)
   const assistantMessage: MessageRow = {
@@ -272,7 +285,7 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
 
   try {
     // Media bytes stay in the database until the producer builds the model request.
-    const chat: ChatTurn = { generation, apiKeyId: auth.apiKeyId, history: fitted.messages, systemPrompt: conversation.systemPrompt, inference }
+    const chat: ChatTurn = { generation, apiKeyId: auth.apiKeyId, history: fitted.messages, systemPrompt, inference, ...plan.model }
     await services.hub.start({ generationId, conversationId: conversation.id, task: 'chat', input: chat })
   } catch (error) {
     await sweepOrphanedGenerations(services.db, services.now(), [generationId])

@@ -13,7 +13,7 @@ export const ModelOverrideSchema = z.strictObject({
   contextWindow: tokens,
   maxOutputTokens: tokens,
   capabilities: z
-    .strictObject({ tools: z.boolean(), vision: z.boolean(), documents: z.boolean(), reasoning: z.boolean() })
+    .strictObject({ tools: z.boolean(), vision: z.boolean(), documents: z.boolean(), reasoning: z.boolean(), structuredOutput: z.boolean() })
     .partial()
     .optional(),
   pricing: z

@@ -4,6 +4,8 @@ export interface ModelCapabilities {
   vision: boolean
   documents: boolean
   reasoning: boolean
+  /** Structured output: Converse `outputConfig.textFormat` (a JSON Schema the answer follows). */
+  structuredOutput: boolean
 }
 
 /** USD per million tokens; null where the model does not offer it (no prompt caching) or the price is unknown. */
@@ -38,7 +40,7 @@ export const PROFILE_PREFIXES: readonly string[] = ['us', 'us-gov', 'eu', 'apac'
 
 /** [input, output, cache read, cache write] in USD per million tokens. */
 type Prices = [number, number, (number | null)?, (number | null)?]
-/** id, name, context window, max output tokens, capabilities (t tools, v vision, d documents, r reasoning), prices, profiles, released. */
+/** id, name, context window, max output tokens, capabilities (t tools, v vision, d documents, r reasoning, s structured output), prices, profiles, released. */
 type Row = [string, string, number, number, string, Prices, string, string]
 
 /*
@@ -61,9 +63,9 @@ const ROWS: Row[] = [
   ['anthropic.claude-sonnet-4-20250514-v1:0', 'Claude Sonnet 4', 200_000, 64_000, 'tvdr', [3, 15, 0.3, 3.75], 'us eu apac global', '2025-05-22'],
   ['anthropic.claude-opus-4-20250514-v1:0', 'Claude Opus 4', 200_000, 32_000, 'tvdr', [15, 75, 1.5, 18.75], 'us', '2025-05-22'],
   ['anthropic.claude-opus-4-1-20250805-v1:0', 'Claude Opus 4.1', 200_000, 32_000, 'tvdr', [15, 75, 1.5, 18.75], 'us', '2025-08-05'],
-  ['anthropic.claude-sonnet-4-5-20250929-v1:0', 'Claude Sonnet 4.5', 200_000, 64_000, 'tvdr', [3, 15, 0.3, 3.75], 'us eu apac jp au global', '2025-09-29'],
-  ['anthropic.claude-haiku-4-5-20251001-v1:0', 'Claude Haiku 4.5', 200_000, 64_000, 'tvdr', [1, 5, 0.1, 1.25], 'us eu apac jp au global', '2025-10-15'],
-  ['anthropic.claude-opus-4-5-20251101-v1:0', 'Claude Opus 4.5', 200_000, 64_000, 'tvdr', [5, 25, 0.5, 6.25], 'us eu global', '2025-11-24'],
+  ['anthropic.claude-sonnet-4-5-20250929-v1:0', 'Claude Sonnet 4.5', 200_000, 64_000, 'tvdrs', [3, 15, 0.3, 3.75], 'us eu apac jp au global', '2025-09-29'],
+  ['anthropic.claude-haiku-4-5-20251001-v1:0', 'Claude Haiku 4.5', 200_000, 64_000, 'tvdrs', [1, 5, 0.1, 1.25], 'us eu apac jp au global', '2025-10-15'],
+  ['anthropic.claude-opus-4-5-20251101-v1:0', 'Claude Opus 4.5', 200_000, 64_000, 'tvdrs', [5, 25, 0.5, 6.25], 'us eu global', '2025-11-24'],
   ['meta.llama3-8b-instruct-v1:0', 'Llama 3 8B Instruct', 8_192, 2_048, '', [0.3, 0.6], '', '2024-04-23'],
   ['meta.llama3-70b-instruct-v1:0', 'Llama 3 70B Instruct', 8_192, 2_048, '', [2.65, 3.5], '', '2024-04-23'],
   ['meta.llama3-1-8b-instruct-v1:0', 'Llama 3.1 8B Instruct', 128_000, 2_048, 't', [0.22, 0.22], 'us', '2024-07-23'],
@@ -104,7 +106,7 @@ export const BUILT_IN_MODELS: readonly ModelInfo[] = ROWS.map(([id, name, contex
   ownedBy: vendorOf(id),
   contextWindow,
   maxOutputTokens,
-  capabilities: { tools: flags.includes('t'), vision: flags.includes('v'), documents: flags.includes('d'), reasoning: flags.includes('r') },
+  capabilities: { tools: flags.includes('t'), vision: flags.includes('v'), documents: flags.includes('d'), reasoning: flags.includes('r'), structuredOutput: flags.includes('s') },
   pricing: { inputPerMTok: prices[0], outputPerMTok: prices[1], cacheReadPerMTok: prices[2] ?? null, cacheWritePerMTok: prices[3] ?? null },
   released,
   profiles: profiles ? profiles.split(' ') : [],
@@ -118,7 +120,7 @@ export function unknownModel(id: string): ModelInfo {
     ownedBy: vendorOf(id),
     contextWindow: null,
     maxOutputTokens: null,
-    capabilities: { tools: false, vision: false, documents: false, reasoning: false },
+    capabilities: { tools: false, vision: false, documents: false, reasoning: false, structuredOutput: false },
     pricing: { inputPerMTok: null, outputPerMTok: null, cacheReadPerMTok: null, cacheWritePerMTok: null },
     released: null,
     profiles: [],

@@ -27,6 +27,16 @@ export interface ModelRequest {
   tools?: readonly ToolDefinition[] | undefined
   /** How the model picks among `tools`: `auto` by default, `any` (must call one), or the named tool. */
   toolChoice?: ToolChoice | undefined
+  /** Structured output: the answer's text is JSON valid against this schema (only for models whose catalog says so). */
+  textFormat?: TextFormat | undefined
+}
+
+export interface TextFormat {
+  type: 'json_schema'
+  name: string
+  description?: string | undefined
+  /** A JSON Schema object. */
+  schema: unknown
 }
 
 export interface ToolDefinition {

@@ -1,13 +1,20 @@
 import { z } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
-import type { AppError } from '../errors'
+import { AppError } from '../errors'
 import type { AppEnv } from '../types'
 
 /** The OpenAI-compatible routes: they answer errors the way OpenAI does, which OpenAI clients parse. */
-export const OPENAI_COMPATIBLE_PATH = /^\/v1\/(?:models|chat\/completions)(?:\/|$)/
+export const OPENAI_COMPATIBLE_PATH = /^\/v1\/(?:models|chat\/completions|responses)(?:\/|$)/
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string }
+}
+
+/** Our errors name the field `modelId`; OpenAI's requests call it `model`. */
+export function renamingModel(error: unknown): unknown {
+  if (!(error instanceof AppError) || error.extra.errors?.[0]?.path !== 'modelId') return error
+  const message = error.extra.errors[0].message
+  return new AppError(error.code, `model: ${message}`, { ...error.extra, errors: [{ path: 'model', message }] })
 }
 
 /** OpenAI's error types: every client error is an invalid_request_error (a 401 too), except rate limits. */

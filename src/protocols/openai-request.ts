@@ -117,10 +117,29 @@ function toolCallPart(call: z.infer<typeof ToolCall>, path: string): Part {
   return { type: 'tool_call', toolUseId: call.id, name: call.function.name, input }
 }
 
-function toolChoiceOf(choice: ChatCompletionRequest['tool_choice']): ToolChoice | undefined {
-  if (!choice || choice === 'auto' || choice === 'none') return undefined
-  if (choice === 'required') return { type: 'any' }
-  return { type: 'tool', name: choice.function.name }
+export interface FunctionDeclaration {
+  name: string
+  description?: string | null | undefined
+  parameters?: Record<string, unknown> | null | undefined
+}
+
+/**
+ * Client-declared functions as the model gets them, with OpenAI's `tool_choice` (a function's name for a named one;
+ * `required` → any). `none` sends no tools, unless the history holds tool calls: Bedrock needs the tools declared to
+ * read them.
+ */
+export function functionTools(
+  functions: readonly FunctionDeclaration[],
+  choice: 'none' | 'auto' | 'required' | { name: string } | null | undefined,
+  messages: readonly ModelMessage[],
+): { tools?: ToolDefinition[]; toolChoice?: ToolChoice } {
+  const historyHasTools = messages.some((message) => message.parts.some((part) => part.type === 'tool_call' || part.type === 'tool_result'))
+  if (functions.length === 0 || (choice === 'none' && !historyHasTools)) return {}
+  const tools = functions.map((fn) => ({ name: fn.name, ...(fn.description ? { description: fn.description } : {}), inputSchema: fn.parameters ?? { type: 'object', properties: {} } }))
+  if (!choice || choice === 'auto' || choice === 'none') return { tools }
+  if (choice === 'required') return { tools, toolChoice: { type: 'any' } }
+  if (!tools.some((tool) => tool.name === choice.name)) throw invalid('tool_choice', `${choice.name.slice(0, 64)} is not one of the tools`)
+  return { tools, toolChoice: { type: 'tool', name: choice.name } }
 }
 
 /** The request as a stateless turn: system and developer messages become the system prompt, the rest the history. */
@@ -161,26 +180,16 @@ export function statelessTurnOf(body: ChatCompletionRequest): Omit<StatelessTurn
   if (body.top_p != null) inference.topP = body.top_p
   if (body.stop != null) inference.stopSequences = typeof body.stop === 'string' ? [body.stop] : body.stop
 
-  // `none` sends no tools, unless the history holds tool calls: Bedrock needs the tools declared to read them.
-  const historyHasTools = messages.some((message) => message.parts.some((part) => part.type === 'tool_call' || part.type === 'tool_result'))
-  const sendTools = body.tools?.length && (body.tool_choice !== 'none' || historyHasTools)
-  const tools: ToolDefinition[] | undefined = sendTools
-    ? body.tools!.map(({ function: fn }) => ({
-        name: fn.name,
-        ...(fn.description ? { description: fn.description } : {}),
-        inputSchema: fn.parameters ?? { type: 'object', properties: {} },
-      }))
-    : undefined
-  const toolChoice = sendTools ? toolChoiceOf(body.tool_choice) : undefined
-  if (toolChoice?.type === 'tool' && !tools!.some((tool) => tool.name === toolChoice.name)) {
-    throw invalid('tool_choice', `${toolChoice.name.slice(0, 64)} is not one of the tools`)
-  }
+  const choice = body.tool_choice
   return {
     modelId: body.model,
     system: system.filter((text) => text.trim() !== '').join('\n\n') || null,
     messages,
     inference,
-    ...(tools ? { tools } : {}),
-    ...(toolChoice ? { toolChoice } : {}),
+    ...functionTools(
+      (body.tools ?? []).map((tool) => tool.function),
+      typeof choice === 'object' && choice ? choice.function : choice,
+      messages,
+    ),
   }
 }

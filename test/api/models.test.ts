@@ -72,7 +72,7 @@ describe('GET /v1/models', () => {
       name: 'Claude Sonnet 4.5',
       contextWindow: 200_000,
       maxOutputTokens: 64_000,
-      capabilities: { tools: true, vision: true, documents: true, reasoning: true },
+      capabilities: { tools: true, vision: true, documents: true, reasoning: true, structuredOutput: true },
       pricing: { inputPerMTok: 3, outputPerMTok: 15, cacheReadPerMTok: 0.3, cacheWritePerMTok: 3.75 },
       default: false,
     })
@@ -183,7 +183,7 @@ describe('MODEL_IDS and MODEL_CATALOG', () => {
       name: 'Custom',
       contextWindow: 32_000,
       maxOutputTokens: 1_000,
-      capabilities: { tools: true, vision: false, documents: false, reasoning: false },
+      capabilities: { tools: true, vision: false, documents: false, reasoning: false, structuredOutput: false },
       pricing: { inputPerMTok: null, outputPerMTok: null, cacheReadPerMTok: null, cacheWritePerMTok: null },
       default: false,
     })

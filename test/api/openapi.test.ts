@@ -13,7 +13,7 @@ const UNDOCUMENTED = new Set(['GET /openapi.json', 'GET /docs'])
 /** Routes that need no credentials (API.md: everything under /v1 needs auth except these). */
 const PUBLIC = /^\/v1\/auth\//
 /** Routes that answer errors as OpenAI does (`{error: {message, type, param, code}}`), not as problem+json. */
-const OPENAI_COMPATIBLE = /^\/v1\/(models|chat\/completions)(\/|$)/
+const OPENAI_COMPATIBLE = /^\/v1\/(models|chat\/completions|responses)(\/|$)/
 
 interface Operation {
   security?: unknown[]

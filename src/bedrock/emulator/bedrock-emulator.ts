@@ -4,6 +4,7 @@ import { encodeHeaders, encodeMessage } from '../event-stream-encoder'
 import { DirectiveError, parseDirectives } from './directives'
 import { validateConverseRequest } from './request-validation'
 import { contentBlocks, scriptAnswer, type ScriptedAnswer } from './scripted-answer'
+import { structuredAnswer } from './structured-output'
 import { createSigV4Verifier, type VerifierCredentials } from './sigv4-verifier'
 
 export interface BedrockEmulatorOptions {
@@ -63,6 +64,8 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
     const problem = validateConverseRequest(input)
     if (problem) return errorResponse('ValidationException', problem)
     const converseRequest = input as { messages: Json[]; system?: Json[]; inferenceConfig?: { maxTokens?: number } }
+    const structured = structuredAnswer(input as Json)
+    if (structured && 'error' in structured) return errorResponse('ValidationException', structured.error)
 
     const text = lastUserText(converseRequest.messages)
     let parsed: ReturnType<typeof parseDirectives>
@@ -83,7 +86,7 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
       }
     }
 
-    const answer = scriptAnswer(text, prompt, directives, converseRequest.inferenceConfig?.maxTokens)
+    const answer = scriptAnswer(text, prompt, directives, converseRequest.inferenceConfig?.maxTokens, structured?.json)
     const usage = { inputTokens: estimateInputTokens(converseRequest), outputTokens: answer.outputTokens }
     return operation === 'converse'
       ? converseResponse(answer, usage, started)

@@ -21,11 +21,12 @@ const FILLER =
 
 /**
  * A deterministic answer to `text` (the last user message, directives included) — same text,
- * same answer. `prompt` is that text without its directives.
+ * same answer. `prompt` is that text without its directives; `json`, when the request asked for structured output, is
+ * the answer's text instead (in deltas of up to 8 characters).
  */
-export function scriptAnswer(text: string, prompt: string, directives: Directives, maxTokens?: number): ScriptedAnswer {
+export function scriptAnswer(text: string, prompt: string, directives: Directives, maxTokens?: number, json?: string): ScriptedAnswer {
   const seed = fnv1a(text)
-  let textDeltas = directives.tokens === undefined ? echoDeltas(prompt) : fillerDeltas(seed, directives.tokens)
+  let textDeltas = json !== undefined ? (json.match(/[^]{1,8}/g) ?? []) : directives.tokens === undefined ? echoDeltas(prompt) : fillerDeltas(seed, directives.tokens)
   let stopReason: StopReason = directives.tool ? 'tool_use' : 'end_turn'
   if (maxTokens !== undefined && maxTokens < textDeltas.length) {
     textDeltas = textDeltas.slice(0, maxTokens)

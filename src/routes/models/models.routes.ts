@@ -15,7 +15,7 @@ export const ModelSchema = z
     name: z.string().openapi({ example: 'Claude Sonnet 4.5' }),
     contextWindow: z.number().int().nullable().openapi({ description: 'Tokens the model reads; null when unknown' }),
     maxOutputTokens: z.number().int().nullable().openapi({ description: "The most tokens one answer may have: a turn's maxTokens is capped to it; null when unknown" }),
-    capabilities: z.object({ tools: z.boolean(), vision: z.boolean(), documents: z.boolean(), reasoning: z.boolean() }),
+    capabilities: z.object({ tools: z.boolean(), vision: z.boolean(), documents: z.boolean(), reasoning: z.boolean(), structuredOutput: z.boolean() }),
     pricing: z
       .object({ inputPerMTok: price, outputPerMTok: price, cacheReadPerMTok: price, cacheWritePerMTok: price })
       .openapi({ description: 'List prices in USD per million tokens; null where not offered or unknown' }),

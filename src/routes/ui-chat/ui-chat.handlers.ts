@@ -6,7 +6,7 @@ import { UI_MESSAGE_STREAM_HEADERS, uiMessageStream } from '../../protocols/ui-m
 import { conversationAccess, requireManage, requireWrite } from '../../services/conversation-access'
 import { regenerateTurn, startTurn, type StartedTurn, type TurnOptions } from '../../chat/turns'
 import type { SequencedEvent } from '../../stream/events'
-import type { GenerationHub } from '../../stream/hub'
+import { untilEnded } from '../../stream/until-ended'
 import type { AppEnv, AppRouteHandler, AuthContext, Services } from '../../types'
 import { waitUntil } from '../generations/event-stream'
 import { conversationForChat, conversationOfChat } from './chat-ids'
@@ -118,17 +118,3 @@ export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
 
 /** The longest a stop waits for the generation to end; past it, it answers anyway. */
 const STOP_WAIT_MS = 10_000
-
-async function untilEnded(hub: GenerationHub, generationId: string, ms: number): Promise<void> {
-  const events = await hub.subscribe(generationId, (await hub.status(generationId))?.lastEventId ?? 0)
-  if (!events) return
-  const iterator = events[Symbol.asyncIterator]()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
-  const drained = (async () => {
-    while (!(await iterator.next()).done);
-  })()
-  await Promise.race([drained, late])
-  clearTimeout(timer)
-  await iterator.return?.()
-}

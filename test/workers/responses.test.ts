@@ -1,0 +1,110 @@
+// The Responses API through the Worker entry inside workerd (D1, the in-process Bedrock emulator), read by the official
+// `openai` client: with the Durable Object hub (the env a deploy has: GENERATIONS bound, no STREAM_STATE), where a
+// background response runs in its conversation's object and other requests follow, resume and cancel it; and with the
+// isolate's memory hub the other workers tests use.
+import { createExecutionContext } from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
+import OpenAI from 'openai'
+import type { ResponseStreamEvent } from 'openai/resources/responses/responses'
+import { describe, expect, it } from 'vitest'
+import worker, { type WorkerEnv } from '../../src/entries/worker'
+import { call, ORIGIN, register } from './helpers'
+
+const MODEL = 'amazon.nova-lite-v1:0'
+
+const doEnv: WorkerEnv = { ...env }
+delete doEnv.STREAM_STATE
+
+async function apiKey(): Promise<string> {
+  const user = await register('responses')
+  const reply = await call('POST', '/v1/api-keys', { token: user.accessToken, json: { name: 'responses' } })
+  expect(reply.status, reply.text).toBe(201)
+  return reply.body.key
+}
+
+/** A client whose requests go to the entry with the Durable Object env (every request its own execution context). */
+const durableClient = (key: string) =>
+  new OpenAI({
+    apiKey: key,
+    baseURL: `${ORIGIN}/v1`,
+    maxRetries: 0,
+    fetch: (input, init) => Promise.resolve(worker.fetch(new Request(input as string, init), doEnv, createExecutionContext())),
+  })
+
+const memoryClient = (key: string) =>
+  new OpenAI({ apiKey: key, baseURL: `${ORIGIN}/v1`, maxRetries: 0, fetch: (input, init) => exports.default.fetch(input as string, init) })
+
+describe('responses under workerd with the Durable Object hub', () => {
+  it('runs a background response in the object: retrieve streams it, a dropped stream resumes from starting_after', async () => {
+    const openai = durableClient(await apiKey())
+    const created = await openai.responses.create({ model: MODEL, input: 'Slowly [[emulator tokens=10 delay=30]]', background: true })
+    expect(created).toMatchObject({ status: 'queued', background: true })
+
+    const before: ResponseStreamEvent[] = []
+    for await (const event of await openai.responses.retrieve(created.id, { stream: true })) {
+      before.push(event)
+      if (before.filter((seen) => seen.type === 'response.output_text.delta').length === 2) break
+    }
+    const cursor = before.at(-1)!.sequence_number
+    const after: ResponseStreamEvent[] = []
+    for await (const event of await openai.responses.retrieve(created.id, { stream: true, starting_after: cursor })) after.push(event)
+    expect(after[0]!.sequence_number).toBe(cursor + 1)
+    expect(after.at(-1)!.type).toBe('response.completed')
+    const text = [...before, ...after].flatMap((event) => (event.type === 'response.output_text.delta' ? [event.delta] : [])).join('')
+    const done = await openai.responses.retrieve(created.id)
+    expect(done.status).toBe('completed')
+    expect(done.output_text).toBe(text)
+    expect(text.split(' ')).toHaveLength(10)
+  })
+
+  it('chains responses and round-trips a function tool; cancels a running one', async () => {
+    const openai = durableClient(await apiKey())
+    const tool = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }
+    const first = await openai.responses.create({ model: MODEL, input: 'Weather? [[emulator tool=get_weather input={"city":"Rome"}]]', tools: [tool] })
+    const call = first.output.find((item) => item.type === 'function_call')
+    expect(call).toMatchObject({ name: 'get_weather', arguments: '{"city":"Rome"}' })
+    if (call?.type !== 'function_call') return
+    const second = await openai.responses.create({
+      model: MODEL,
+      previous_response_id: first.id,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: 'Warm' }],
+      tools: [tool],
+    })
+    expect(second.output_text).toBe('You said: "Warm". This is the Bedrock emulator.')
+
+    await expect(openai.responses.create({ model: MODEL, previous_response_id: second.id, input: 'No tools' })).rejects.toMatchObject({ status: 400, param: 'tools' })
+    const running = await openai.responses.create({ model: MODEL, previous_response_id: second.id, input: 'Long [[emulator tokens=400 delay=20]]', tools: [tool], background: true })
+    for await (const event of await openai.responses.retrieve(running.id, { stream: true })) if (event.type === 'response.output_text.delta') break
+    const cancelled = await openai.responses.cancel(running.id)
+    expect(cancelled.status).toBe('cancelled')
+    expect(cancelled.output_text.length).toBeGreaterThan(0)
+    const row = await env.DB.prepare('SELECT status FROM generations WHERE id = ?').bind(`gen_${running.id.slice(5)}`).first<{ status: string }>()
+    expect(row?.status).toBe('cancelled')
+  })
+})
+
+describe('responses under workerd with the memory hub', () => {
+  it('streams a stored response and answers structured output; store: false keeps nothing', async () => {
+    const openai = memoryClient(await apiKey())
+    const types: string[] = []
+    let id = ''
+    for await (const event of await openai.responses.create({ model: MODEL, input: 'Hi [[emulator tokens=3]]', stream: true })) {
+      types.push(event.type)
+      if (event.type === 'response.completed') id = event.response.id
+    }
+    expect(types[0]).toBe('response.created')
+    expect(types.at(-1)).toBe('response.completed')
+    expect((await openai.responses.retrieve(id)).output_text.split(' ')).toHaveLength(3)
+
+    const structured = await openai.responses.create({
+      model: 'anthropic.claude-haiku-4-5-20251001-v1:0',
+      input: 'JSON',
+      text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } } },
+    })
+    expect(JSON.parse(structured.output_text)).toEqual({ ok: true })
+
+    const stateless = await openai.responses.create({ model: MODEL, input: 'Not stored', store: false })
+    expect(stateless.status).toBe('completed')
+    await expect(openai.responses.retrieve(stateless.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+  })
+})
