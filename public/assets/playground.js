@@ -366,9 +366,14 @@ async function send() {
     conversationId,
     (signal) => request(`/v1/conversations/${conversationId}/messages`, { method: 'POST', json: body, signal, headers: { ...SSE, 'Idempotency-Key': crypto.randomUUID() } }),
     placeholder,
-  ).catch((error) => {
+  ).catch(async (error) => {
+    // Nothing was sent, or the stream broke: show what the server has, and give the text back.
     if (el.message.value === '') el.message.value = content
-    throw error
+    if (state.conversation?.id !== conversationId) throw error
+    await reloadConversation()
+    if (!(error instanceof ApiError && error.status === 409)) throw error
+    setStatus('Another answer is still being written here: following it.')
+    await attach(conversationId)
   })
 }
 

@@ -163,6 +163,23 @@ describe('the playground in Chromium', { timeout: 90_000 }, () => {
     await second.close()
   })
 
+  it('another browser logged in as the same person follows through the server alone', async () => {
+    const other = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    await watch.attach(other)
+    const elsewhere = await other.newPage()
+    await elsewhere.goto(`${server.origin}/#${conversationId()}`)
+    await elsewhere.getByLabel('Email').fill(email)
+    await elsewhere.getByLabel('Password').fill(PASSWORD)
+    await elsewhere.getByRole('button', { name: 'Log in' }).click()
+    await elsewhere.locator('#messages li.message.assistant[data-status="complete"]').first().waitFor()
+    await messageBox().fill('[[emulator tokens=120 delay=50]] Across browsers')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await streamingWith(elsewhere, 2)
+    const followed = await finished(elsewhere)
+    expect(followed).toBe(await finished(page))
+    await other.close()
+  })
+
   it('shows an answer containing HTML as text: no element is created and no script runs', async () => {
     const html = '<img src=x onerror=alert(1)>'
     await messageBox().fill(html)
