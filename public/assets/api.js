@@ -1,3 +1,4 @@
+// @ts-check
 // The playground's side of the native API: the session (access and refresh tokens, rotated on refresh and shared
 // by the tabs of this origin through localStorage), authenticated requests, and problem+json errors.
 
@@ -40,6 +41,7 @@ export function clearSession() {
 
 /** @param {Response} res */
 async function failure(res) {
+  /** @type {Record<string, unknown>} */
   let problem = {}
   try {
     problem = await res.json()

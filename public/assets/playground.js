@@ -1,32 +1,34 @@
+// @ts-check
 // The playground: a chat page over the native API. Model output is only ever set as text (textContent), never parsed
 // as HTML; the page's Content-Security-Policy enforces Trusted Types with no policy, so an HTML sink would throw.
 import { ApiError, call, listAll, loadSession, login, logout, register, request } from './api.js'
 import { readEvents } from './sse.js'
 
-const $ = (id) => document.getElementById(id)
+/** @type {<T extends HTMLElement = HTMLElement>(id: string) => T} */
+const $ = (id) => /** @type {any} */ (document.getElementById(id))
 const el = {
   authView: $('auth-view'),
-  authForm: $('auth-form'),
+  /** @type {HTMLFormElement} */ authForm: $('auth-form'),
   authError: $('auth-error'),
-  email: $('email'),
-  password: $('password'),
+  /** @type {HTMLInputElement} */ email: $('email'),
+  /** @type {HTMLInputElement} */ password: $('password'),
   chatView: $('chat-view'),
   who: $('who'),
-  logout: $('logout'),
-  newChat: $('new-chat'),
-  search: $('search'),
-  conversations: $('conversations'),
-  model: $('model'),
+  /** @type {HTMLButtonElement} */ logout: $('logout'),
+  /** @type {HTMLButtonElement} */ newChat: $('new-chat'),
+  /** @type {HTMLInputElement} */ search: $('search'),
+  /** @type {HTMLUListElement} */ conversations: $('conversations'),
+  /** @type {HTMLSelectElement} */ model: $('model'),
   assistantField: $('assistant-field'),
-  assistant: $('assistant'),
+  /** @type {HTMLSelectElement} */ assistant: $('assistant'),
   title: $('chat-title'),
-  messages: $('messages'),
-  composer: $('composer'),
-  message: $('message'),
+  /** @type {HTMLOListElement} */ messages: $('messages'),
+  /** @type {HTMLFormElement} */ composer: $('composer'),
+  /** @type {HTMLTextAreaElement} */ message: $('message'),
   editing: $('editing'),
-  cancelEdit: $('cancel-edit'),
-  send: $('send'),
-  stop: $('stop'),
+  /** @type {HTMLButtonElement} */ cancelEdit: $('cancel-edit'),
+  /** @type {HTMLButtonElement} */ send: $('send'),
+  /** @type {HTMLButtonElement} */ stop: $('stop'),
   status: $('status'),
 }
 
@@ -204,8 +206,7 @@ async function detectFeatures() {
 function fillModels() {
   el.model.replaceChildren(
     ...state.models.map((model) => {
-      const option = node('option', '', model.name ? `${model.name}` : model.id)
-      option.value = model.id
+      const option = new Option(model.name || model.id, model.id)
       option.selected = model.default
       return option
     }),
@@ -216,8 +217,7 @@ async function loadAssistants() {
   const workspaceId = state.me.workspaces[0]?.id
   if (!state.features.assistants || !workspaceId) return
   state.assistants = await listAll(`/v1/assistants?workspaceId=${encodeURIComponent(workspaceId)}`, 100)
-  el.assistant.replaceChildren(node('option', '', 'None'), ...state.assistants.map((assistant) => Object.assign(node('option', '', assistant.name), { value: assistant.id })))
-  el.assistant.firstElementChild.value = ''
+  el.assistant.replaceChildren(new Option('None', ''), ...state.assistants.map((assistant) => new Option(assistant.name, assistant.id)))
   el.assistantField.hidden = state.assistants.length === 0
 }
 
@@ -386,7 +386,7 @@ async function stop() {
 
 /** Drops the shown messages after `parentId` (null: all of them): what an edit or a regeneration replaces. */
 function truncateAfter(parentId) {
-  const items = [...el.messages.children]
+  const items = /** @type {HTMLElement[]} */ ([...el.messages.children])
   const keep = parentId === null ? 0 : items.findIndex((item) => item.dataset.id === parentId) + 1
   for (const item of items.slice(keep)) item.remove()
 }
@@ -479,7 +479,8 @@ async function guard(action) {
 
 el.authForm.addEventListener('submit', (event) => {
   event.preventDefault()
-  const mode = event.submitter?.value === 'register' ? register : login
+  const submitter = /** @type {HTMLButtonElement | null} */ (event.submitter)
+  const mode = submitter?.value === 'register' ? register : login
   el.authError.textContent = ''
   guard(async () => {
     try {

@@ -1,3 +1,4 @@
+// @ts-check
 // Server-sent events read from a fetch() response (EventSource cannot send an Authorization header).
 
 /**
