@@ -133,7 +133,7 @@ describe('the playground in Chromium', { timeout: 90_000 }, () => {
   })
 
   it('resumes a streaming answer after a reload, from the conversation stream, without losing or repeating text', async () => {
-    await messageBox().fill('[[emulator tokens=200 delay=50]] Keep going')
+    await messageBox().fill('[[emulator tokens=300 delay=50]] Keep going')
     await page.getByRole('button', { name: 'Send' }).click()
     await streamingWith(page, 5)
     const attaches: string[] = []
@@ -145,7 +145,7 @@ describe('the playground in Chromium', { timeout: 90_000 }, () => {
     expect(attaches).toHaveLength(1)
     const answer = await finished(page)
     expect(answer.startsWith(resumed)).toBe(true)
-    expect(answer.split(' ')).toHaveLength(200)
+    expect(answer.split(' ')).toHaveLength(300)
     expect(textOf((await stored(conversationId())).at(-1)!)).toBe(answer)
   })
 
@@ -153,13 +153,13 @@ describe('the playground in Chromium', { timeout: 90_000 }, () => {
     const second = await context.newPage()
     await second.goto(`${server.origin}/#${conversationId()}`)
     await second.locator('#messages li.message.assistant[data-status="complete"]').first().waitFor()
-    await messageBox().fill('[[emulator tokens=80 delay=50]] Both tabs')
+    await messageBox().fill('[[emulator tokens=160 delay=50]] Both tabs')
     await page.getByRole('button', { name: 'Send' }).click()
     await streamingWith(second, 2)
     const followed = await finished(second)
     const answer = await finished(page)
     expect(followed).toBe(answer)
-    expect(followed.split(' ')).toHaveLength(80)
+    expect(followed.split(' ')).toHaveLength(160)
     await second.close()
   })
 
@@ -172,7 +172,7 @@ describe('the playground in Chromium', { timeout: 90_000 }, () => {
     await elsewhere.getByLabel('Password').fill(PASSWORD)
     await elsewhere.getByRole('button', { name: 'Log in' }).click()
     await elsewhere.locator('#messages li.message.assistant[data-status="complete"]').first().waitFor()
-    await messageBox().fill('[[emulator tokens=120 delay=50]] Across browsers')
+    await messageBox().fill('[[emulator tokens=240 delay=50]] Across browsers')
     await page.getByRole('button', { name: 'Send' }).click()
     await streamingWith(elsewhere, 2)
     const followed = await finished(elsewhere)
