@@ -171,6 +171,13 @@ function renderConversations(conversations) {
   if (conversations.length === 0) el.conversations.append(node('li', 'empty', el.search.value.trim() ? 'No matches' : 'No conversations yet'))
 }
 
+function markCurrent(id) {
+  for (const link of el.conversations.querySelectorAll('a')) {
+    if (link.hash === `#${id}`) link.setAttribute('aria-current', 'page')
+    else link.removeAttribute('aria-current')
+  }
+}
+
 function setStreaming(streaming) {
   el.send.disabled = streaming
   el.stop.disabled = !streaming || !state.stream?.generationId
@@ -282,8 +289,9 @@ async function runStream(conversationId, open, placeholder = null) {
       res = await request(`/v1/generations/${stream.generationId}/events?after=${stream.lastId}`, { signal: controller.signal, headers: SSE })
     }
   } finally {
+    // A stream this tab moved away from (another conversation, a newer stream) leaves the controls to the current one.
     if (state.stream === stream) state.stream = null
-    setStreaming(false)
+    if (!state.stream) setStreaming(false)
   }
   channel?.postMessage({ type: 'generation', conversationId })
   if (controller.signal.aborted || state.conversation?.id !== conversationId) return
@@ -324,7 +332,7 @@ async function openConversation(id) {
   if (state.models.some((model) => model.id === state.conversation.modelId)) el.model.value = state.conversation.modelId
   el.assistant.value = state.conversation.assistantId ?? ''
   el.assistant.disabled = true
-  for (const link of el.conversations.querySelectorAll('a')) link.toggleAttribute('aria-current', link.hash === `#${id}`)
+  markCurrent(id)
   if (state.conversation.activeGenerationId) await attach(id)
 }
 
@@ -335,7 +343,7 @@ function newChat() {
   el.title.textContent = 'New chat'
   el.messages.replaceChildren()
   el.assistant.disabled = false
-  for (const link of el.conversations.querySelectorAll('a')) link.removeAttribute('aria-current')
+  markCurrent(null)
   setStatus('')
   el.message.focus()
 }
