@@ -49,6 +49,8 @@ const state = {
   /** While editing a message: the parent the edited turn branches from (null at the root); undefined otherwise. */
   editParentId: undefined,
   listVersion: 0,
+  /** Between Send and the turn's stream (creating the conversation first): a second Send waits. */
+  sending: false,
 }
 
 const channel = 'BroadcastChannel' in window ? new BroadcastChannel('edgechat') : null
@@ -348,9 +350,20 @@ function newChat() {
   el.message.focus()
 }
 
+/** Sends the composer's text (a new conversation first, if none is open); one send at a time. */
 async function send() {
-  const content = el.message.value
-  if (!content.trim() || state.stream) return
+  if (!el.message.value.trim() || state.stream || state.sending) return
+  state.sending = true
+  el.send.disabled = true
+  try {
+    await sendTurn(el.message.value)
+  } finally {
+    state.sending = false
+    if (!state.stream) setStreaming(false)
+  }
+}
+
+async function sendTurn(content) {
   setStatus('')
   if (!state.conversation) {
     const assistantId = el.assistant.value || undefined
