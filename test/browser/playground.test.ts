@@ -191,13 +191,17 @@ describe('the playground in Chromium', { timeout: 90_000 }, () => {
     expect(await page.evaluate(() => document.querySelectorAll('[onerror]').length)).toBe(0)
   })
 
-  it('starts a new chat and finds conversations by search', async () => {
+  it('starts a new chat (once, however fast Enter is pressed) and finds conversations by search', async () => {
     const first = conversationId()
     await page.getByRole('button', { name: 'New chat' }).click()
     expect(await page.locator('#messages li').count()).toBe(0)
     await messageBox().fill('Quokka facts please')
-    await page.getByRole('button', { name: 'Send' }).click()
+    // Enter twice in one task, before the conversation exists: still one conversation, one turn.
+    await messageBox().evaluate((box) => {
+      for (let i = 0; i < 2; i++) box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }))
+    })
     await finished(page)
+    expect(await page.locator('#messages li.message.user').count()).toBe(1)
     const second = conversationId()
     expect(second).not.toBe(first)
     await page.locator('#conversations a').nth(1).waitFor()
@@ -214,19 +218,21 @@ describe('the playground in Chromium', { timeout: 90_000 }, () => {
 
   it('refreshes an expiring session, rotating the refresh token', async () => {
     const before = (await session())!
-    await page.evaluate(() => {
-      const stored = JSON.parse(localStorage.getItem('edgechat.session')!)
-      localStorage.setItem('edgechat.session', JSON.stringify({ ...stored, expiresAt: Date.now() }))
-    })
     const refreshes: string[] = []
     page.on('request', (request) => {
       if (request.url().endsWith('/v1/auth/refresh')) refreshes.push(request.method())
     })
+    await page.evaluate(() => {
+      const stored = JSON.parse(localStorage.getItem('edgechat.session')!)
+      localStorage.setItem('edgechat.session', JSON.stringify({ ...stored, expiresAt: Date.now() }))
+    })
+    // The page may refresh before the reload too (its periodic check): either way the session goes on.
     await page.reload()
     await page.locator('#who', { hasText: email }).waitFor()
     await page.locator('#messages li.message').first().waitFor()
     const after = (await session())!
-    expect(refreshes).toEqual(['POST'])
+    expect(refreshes.length).toBeGreaterThanOrEqual(1)
+    expect(new Set(refreshes)).toEqual(new Set(['POST']))
     expect(after.refreshToken).not.toBe(before.refreshToken)
     expect(after.accessToken).not.toBe(before.accessToken)
     expect(after.expiresAt).toBeGreaterThan(Date.now())
