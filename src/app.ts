@@ -15,7 +15,7 @@ import { requestLogger } from './middleware/request-logger'
 import { securityHeaders } from './middleware/security-headers'
 import { apiKeysRouter } from './routes/api-keys/api-keys.index'
 import { authRouter } from './routes/auth/auth.index'
-import { docsRouter } from './routes/docs'
+import { pagesRouter } from './routes/pages'
 import { healthRouter } from './routes/health/health.index'
 import { meRouter } from './routes/me/me.index'
 import { workspacesRouter } from './routes/workspaces/workspaces.index'
@@ -35,6 +35,7 @@ import { chatTask } from './chat/chat-task'
 import { noGovernance, type Governance } from './chat/governance'
 import { createAccessTokenCache } from './services/access-tokens'
 import { createMetrics } from './metrics/registry'
+import type { StaticAssets } from './lib/static-assets'
 import { createMemoryHub } from './stream/memory-hub'
 import type { GenerationHub, TaskRunner } from './stream/hub'
 import { createTaskRegistry, type TaskDefinition } from './stream/tasks'
@@ -60,6 +61,8 @@ export interface AppDependencies {
   webSocket?: WebSocketOptions
   /** Builds the stream-state hub around the task runner; defaults to an in-memory hub (one process). */
   hub?: (run: TaskRunner) => GenerationHub
+  /** The playground's and the API reference's files (Workers static assets, or a directory on Node and Bun). */
+  assets?: StaticAssets
 }
 
 const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
@@ -138,7 +141,7 @@ export function createApp(deps: AppDependencies) {
     .route('/', chatCompletionsRouter)
     .route('/', responsesRouter)
     .route('/', websocketRouter(deps.upgradeWebSocket, deps.webSocket))
-    .route('/', docsRouter)
+    .route('/', pagesRouter(deps.assets))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -24,6 +24,7 @@ import { createBedrockEmulator } from '../bedrock/emulator'
 import { EMULATOR_BANNER, modelClientFromConfig } from '../bedrock/model-client'
 import { randomSecret } from '../lib/crypto'
 import { createLogger, type Logger } from '../lib/logger'
+import { directoryAssets } from './assets-directory'
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url))
 
@@ -166,7 +167,7 @@ export async function createLocalServer(env: Record<string, string | undefined>,
             memoryBytes: config.STREAM_MEMORY_BYTES,
             onWarning: (message, details) => logger.warn(message, details),
           }))
-  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub, upgradeWebSocket, webSocket })
+  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub, upgradeWebSocket, webSocket, assets: directoryAssets() })
   if (built.hub) await sweepInterruptedGenerations(db, built.hub, logger)
   return { app, config, logger, modelSource: source, streamState, close: () => client.close() }
 }

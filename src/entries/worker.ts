@@ -26,6 +26,7 @@ import { randomSecret } from '../lib/crypto'
 import { createIdGenerator } from '../lib/ids'
 import { createLogger, type Logger } from '../lib/logger'
 import { GenerationObjectBase, type ObjectDependencies } from './generation-object'
+import { bindingAssets } from './assets-binding'
 import { createDurableObjectHub, type GenerationObjectRpc } from '../stream/durable-object-hub'
 import { createMemoryHub } from '../stream/memory-hub'
 
@@ -34,6 +35,8 @@ export interface WorkerEnv {
   DB?: D1Database
   /** The generations' Durable Object namespace (wrangler.toml `[[durable_objects.bindings]]` "GENERATIONS"). */
   GENERATIONS?: DurableObjectNamespace<GenerationObjectRpc>
+  /** The playground's and the API reference's files (wrangler.toml `[assets]` binding "ASSETS"). */
+  ASSETS?: Fetcher
   /** Vars and secrets: NODE_ENV, JWT_SECRET, DATABASE_URL, … (see src/config.ts). */
   [name: string]: unknown
 }
@@ -124,7 +127,7 @@ function streamState(env: WorkerEnv, deps: ObjectDependencies): AppDependencies[
 function initialize(env: WorkerEnv): Isolate {
   try {
     const deps = dependencies(env)
-    const app = createApp({ ...deps, hub: streamState(env, deps), upgradeWebSocket })
+    const app = createApp({ ...deps, hub: streamState(env, deps), upgradeWebSocket, assets: env.ASSETS ? bindingAssets(env.ASSETS) : undefined })
     return { ok: true, app }
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false, error }

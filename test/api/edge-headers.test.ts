@@ -22,7 +22,7 @@ function expectSecurityHeaders(res: Response) {
 }
 
 describe('security headers', () => {
-  it('are on a JSON route, a problem, a 404 and /docs, with a policy that allows nothing unless the page needs it', async () => {
+  it('are on a JSON route, a problem and a 404, with a policy that allows nothing (pages: test/api/pages.test.ts)', async () => {
     const json = await t.request('GET', '/health')
     expectSecurityHeaders(json)
     expect(json.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
@@ -34,21 +34,6 @@ describe('security headers', () => {
     await expectProblem(missing, 404, 'not_found')
     const invalid = await t.request('POST', '/v1/auth/login', { body: '{' })
     expectSecurityHeaders(invalid)
-  })
-
-  it('give /docs a CSP that allows its one CDN script and nothing from elsewhere', async () => {
-    const res = await t.request('GET', '/docs')
-    expectSecurityHeaders(res)
-    const policy = res.headers.get('content-security-policy')!
-    const directives = Object.fromEntries(policy.split(';').map((part) => part.trim().split(/\s+/)).map(([name, ...values]) => [name, values]))
-    expect(directives['default-src']).toEqual(["'none'"])
-    const html = await res.text()
-    const scripts = [...html.matchAll(/<script[^>]*src="([^"]+)"/g)].map((match) => match[1])
-    expect(scripts).toHaveLength(1)
-    expect(directives['script-src']).toContain(scripts[0])
-    expect(directives['script-src']!.filter((source: string) => source.startsWith('http'))).toEqual(scripts)
-    expect(policy).not.toMatch(/unsafe-eval|'unsafe-inline'[^;]*script|script-src[^;]*'unsafe-inline'/)
-    expect(directives['connect-src']).toEqual(["'self'"])
   })
 
   it('include Strict-Transport-Security only for requests that came over HTTPS', async () => {

@@ -126,11 +126,4 @@ describe('HTTP conventions', () => {
     const allowed = await t.request('GET', '/health', { headers: { origin: 'https://app.example.com' } })
     expect(allowed.headers.get('access-control-expose-headers')).toContain('X-Request-Id')
   })
-
-  it('serves the interactive reference at /docs', async () => {
-    const res = await t.request('GET', '/docs')
-    expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toContain('text/html')
-    expect(await res.text()).toContain('/openapi.json')
-  })
 })

@@ -467,6 +467,21 @@ describe.each(runtimes)('$runtime entry serves the API', (target) => {
       expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/health', '/v1/auth/register', '/v1/me', '/v1/api-keys']))
     }))
 
+  it('serves the playground at /, the API reference at /docs and their files from public/', () =>
+    withOutput(server, async () => {
+      for (const [path, type] of [
+        ['/', 'text/html'],
+        ['/docs', 'text/html'],
+        ['/assets/playground.js', 'text/javascript'],
+        ['/assets/vendor/scalar-api-reference.js', 'text/javascript'],
+      ] as const) {
+        const res = await fetch(server.baseUrl + path)
+        expect(res.status, path).toBe(200)
+        expect(res.headers.get('content-type'), path).toMatch(new RegExp(`^${type}`))
+        expect((await res.arrayBuffer()).byteLength, path).toBe(statSync(join(ROOT, 'public', path === '/' ? 'index.html' : path === '/docs' ? 'docs.html' : path)).size)
+      }
+    }))
+
   it('warns loudly on stderr that the Bedrock emulator answers, and writes nothing else there', () => {
     expect(server.stderr, server.output()).toContain(EMULATOR_BANNER)
     expect(server.stderr.replace(EMULATOR_BANNER, '').trim(), server.output()).toBe('')
