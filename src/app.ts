@@ -27,6 +27,10 @@ import { uiChatRouter } from './routes/ui-chat/ui-chat.index'
 import { chatCompletionsRouter } from './routes/openai/chat-completions.index'
 import { openAIErrors } from './protocols/openai-errors'
 import { websocketRouter } from './routes/realtime/websocket.index'
+import { assistantsRouter } from './routes/assistants/assistants.index'
+import { toolsRouter } from './routes/tools/tools.index'
+import { tasksRouter } from './routes/tasks/tasks.index'
+import { mcpServersRouter } from './routes/mcp-servers/mcp-servers.index'
 import type { WebSocketOptions } from './routes/realtime/socket-options'
 import type { BedrockClient } from './bedrock/types'
 import { bedrockModelClient } from './bedrock/bedrock-models'
@@ -38,6 +42,9 @@ import { createMemoryHub } from './stream/memory-hub'
 import type { GenerationHub, TaskRunner } from './stream/hub'
 import { createTaskRegistry, type TaskDefinition } from './stream/tasks'
 import type { Services } from './types'
+import { builtinTools, createToolRegistry } from './tools/registry'
+import { createSecretBox } from './tools/secrets'
+import type { ServerTool } from './tools/tool'
 
 export interface AppDependencies {
   config: Config
@@ -59,6 +66,8 @@ export interface AppDependencies {
   webSocket?: WebSocketOptions
   /** Builds the stream-state hub around the task runner; defaults to an in-memory hub (one process). */
   hub?: (run: TaskRunner) => GenerationHub
+  /** The built-in server-side tools; defaults to current_time and calculator. */
+  tools?: readonly ServerTool[]
 }
 
 const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
@@ -89,6 +98,13 @@ export function buildServices(deps: AppDependencies): Services {
     governance: deps.governance ?? noGovernance,
     accessTokens: createAccessTokenCache(),
     metrics: createMetrics(),
+    tools: createToolRegistry({
+      db: deps.db,
+      builtin: deps.tools ?? builtinTools(deps.now ?? (() => new Date())),
+      secrets: createSecretBox(config.MCP_SECRETS_KEY, secret),
+      cacheSeconds: config.MCP_TOOLS_CACHE_SECONDS,
+      listTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
+    }),
   }
   // Tasks run with the finished services; the hub only calls `run` after construction.
   const tasks = createTaskRegistry(() => services, deps.tasks ?? [chatTask])
@@ -136,6 +152,10 @@ export function createApp(deps: AppDependencies) {
     .route('/', uiChatRouter)
     .route('/', chatCompletionsRouter)
     .route('/', websocketRouter(deps.upgradeWebSocket, deps.webSocket))
+    .route('/', assistantsRouter)
+    .route('/', toolsRouter)
+    .route('/', tasksRouter)
+    .route('/', mcpServersRouter)
     .route('/', docsRouter)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -17,6 +17,7 @@ import { sha256Hex } from '../lib/crypto'
 import { contextTokensFor, inferenceFor, resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
 import { conversationAccess, requireWrite } from '../services/conversation-access'
+import { checkToolResults, planTurnTools, type TurnTool, type TurnToolPlan } from '../tools/turn-tools'
 
 export const LIMITS = {
   textChars: 100_000,
@@ -35,6 +36,9 @@ export interface TurnInput {
   parentId?: string | null | undefined
   /** Retries with the same key (per user, for IDEMPOTENCY_WINDOW_MS) return the same generation. */
   idempotencyKey?: string | undefined
+  /** Tools besides the conversation's (server-side by name, client-side declared), and the task to run. */
+  tools?: TurnTool[] | undefined
+  task?: string | undefined
 }
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
@@ -43,7 +47,7 @@ const invalid = (path: string, message: string) => new AppError('validation_fail
 
 const decodedSize = (base64: string) => Math.floor((base64.length * 3) / 4) - (base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0)
 
-/** User content as parts, within Bedrock's limits: only text, images and documents come from the user. */
+/** User content as parts, within Bedrock's limits: text, images, documents, and results of client-side tools. */
 export function userParts(content: string | Part[]): Part[] {
   const parts: Part[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content
   if (parts.length === 0) throw invalid('content', 'must not be empty')
@@ -60,7 +64,7 @@ export function userParts(content: string | Part[]): Part[] {
     } else if (part.type === 'document') {
       documents += 1
       if (decodedSize(part.data) > LIMITS.documentBytes) throw invalid(`${path}.data`, 'documents must be at most 4.5 MB')
-    } else throw invalid(`${path}.type`, `"${part.type}" parts cannot be sent by a user`)
+    } else if (part.type !== 'tool_result') throw invalid(`${path}.type`, `"${part.type}" parts cannot be sent by a user`)
   })
   if (chars > LIMITS.textChars) throw invalid('content', `text must be at most ${LIMITS.textChars} characters`)
   if (!parts.some((part) => part.type !== 'text' || part.text.trim() !== '')) throw invalid('content', 'must not be empty')
@@ -134,9 +138,10 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
   const { conversation } = access
   const parts = userParts(input.content)
   const modelId = resolveModel(services, input.modelId, conversation.modelId)
+  const tools = await planTurnTools(services, conversation, input)
   const key = input.idempotencyKey
   const requestHash = key
-    ? await sha256Hex(JSON.stringify([conversation.id, input.content, input.modelId ?? null, input.inference ?? null, input.parentId ?? null]))
+    ? await sha256Hex(JSON.stringify([conversation.id, input.content, input.modelId ?? null, input.inference ?? null, input.parentId ?? null, ...(input.tools || input.task ? [input.tools ?? null, input.task ?? null] : [])]))
     : null
   let retrying: MessageRow | null = null
   if (key && requestHash) {
@@ -147,7 +152,7 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
       retrying = replay.userMessage
     } else await releaseExpiredIdempotencyKey(services.db, auth.userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
   }
-  return beginTurn(services, auth, conversation, { parts, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash }, options)
+  return beginTurn(services, auth, conversation, { parts, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash, tools }, options)
 }
 
 export interface RegenerateInput {
@@ -165,7 +170,8 @@ export async function regenerateTurn(services: Services, auth: AuthContext, conv
   const message = await findMessage(services.db, input.userMessageId)
   if (!message || message.conversationId !== conversation.id || message.role !== 'user') throw notFound('Message')
   const modelId = resolveModel(services, input.modelId, conversation.modelId)
-  return beginTurn(services, auth, conversation, { parts: message.parts as Part[], reply: message, modelId, inference: input.inference, key: undefined, requestHash: null }, options)
+  const tools = await planTurnTools(services, conversation, {})
+  return beginTurn(services, auth, conversation, { parts: message.parts as Part[], reply: message, modelId, inference: input.inference, key: undefined, requestHash: null, tools }, options)
 }
 
 interface TurnPlan {
@@ -178,6 +184,7 @@ interface TurnPlan {
   inference: InferenceConfig | undefined
   key: string | undefined
   requestHash: string | null
+  tools: TurnToolPlan
 }
 
 async function beginTurn(services: Services, auth: AuthContext, conversation: ConversationRow, plan: TurnPlan, options: TurnOptions): Promise<StartedTurn> {
@@ -190,6 +197,7 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
   const leafId = retrying ? retrying.parentId : plan.parentId
   const chain = leafId === null ? [] : await conversationChain(services.db, conversation.id, leafId ?? null)
   if (leafId && chain.length === 0) throw notFound('Parent message')
+  if (!retrying) checkToolResults(parts, chain[chain.length - 1])
   const parentId = chain[chain.length - 1]?.id ?? null
 
   const now = services.now()
@@ -214,7 +222,7 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
     createdAt: now,
     updatedAt: now,
   }
-  const inference = inferenceFor(services.config, modelId, plan.inference)
+  const inference = inferenceFor(services.config, modelId, { ...conversation.inference, ...plan.inference })
   const systemTokens = conversation.systemPrompt ? estimateTokens([{ type: 'text', text: conversation.systemPrompt }]) : 0
   const budget = contextTokensFor(services.config, modelId) - (inference.maxTokens ?? services.config.DEFAULT_MAX_TOKENS) - systemTokens
   const fitted = fitHistory([...chain, { id: userMessage.id, parentId, role: 'user', parts: stripMedia(parts), status: 'complete' }], budget)
@@ -272,8 +280,9 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
 
   try {
     // Media bytes stay in the database until the producer builds the model request.
-    const chat: ChatTurn = { generation, apiKeyId: auth.apiKeyId, history: fitted.messages, systemPrompt: conversation.systemPrompt, inference }
-    await services.hub.start({ generationId, conversationId: conversation.id, task: 'chat', input: chat })
+    const { task, ...tools } = plan.tools
+    const chat: ChatTurn = { generation, apiKeyId: auth.apiKeyId, history: fitted.messages, systemPrompt: conversation.systemPrompt, inference, ...tools }
+    await services.hub.start({ generationId, conversationId: conversation.id, task, input: chat })
   } catch (error) {
     await sweepOrphanedGenerations(services.db, services.now(), [generationId])
     throw error

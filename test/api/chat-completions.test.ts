@@ -221,7 +221,7 @@ describe('tools', () => {
     const call = choice.message.tool_calls![0]!
     messages.push(choice.message, { role: 'tool', tool_call_id: call.id, content: 'Sunny and mild' })
     const second = await openai.chat.completions.create({ model: MODEL, messages, tools: [WEATHER] })
-    expect(second.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'You said: "Sunny and mild". This is the Bedrock emulator.' } })
+    expect(second.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'Tool results: Sunny and mild' } })
     const sent = lastRequest().messages
     expect(sent).toHaveLength(3)
     expect(sent[1]!.content.at(-1)).toEqual({ toolUse: { toolUseId: call.id, name: 'get_weather', input: { city: 'Paris' } } })

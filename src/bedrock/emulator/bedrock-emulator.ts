@@ -3,7 +3,7 @@ import { statusByErrorType } from '../bedrock-error'
 import { encodeHeaders, encodeMessage } from '../event-stream-encoder'
 import { DirectiveError, parseDirectives } from './directives'
 import { validateConverseRequest } from './request-validation'
-import { contentBlocks, scriptAnswer, type ScriptedAnswer } from './scripted-answer'
+import { contentBlocks, resultsAnswer, scriptAnswer, type ScriptedAnswer } from './scripted-answer'
 import { createSigV4Verifier, type VerifierCredentials } from './sigv4-verifier'
 
 export interface BedrockEmulatorOptions {
@@ -62,8 +62,10 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
     if (options.models && !options.models.includes(modelId)) return errorResponse('ValidationException', 'The provided model identifier is invalid.')
     const problem = validateConverseRequest(input)
     if (problem) return errorResponse('ValidationException', problem)
-    const converseRequest = input as { messages: Json[]; system?: Json[]; inferenceConfig?: { maxTokens?: number } }
+    const converseRequest = input as { messages: Json[]; system?: Json[]; inferenceConfig?: { maxTokens?: number }; toolConfig?: unknown }
 
+    // After tool results, the directives are those of the user's own prompt (the last user text).
+    const results = toolResultsOfLastMessage(converseRequest.messages)
     const text = lastUserText(converseRequest.messages)
     let parsed: ReturnType<typeof parseDirectives>
     try {
@@ -73,7 +75,12 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
       throw error
     }
     const { directives, prompt } = parsed
-    if (directives.error !== undefined) {
+    if (results && !(directives.repeat && directives.tool && converseRequest.toolConfig)) {
+      const answer = resultsAnswer(results, directives)
+      const usage = { inputTokens: estimateInputTokens(converseRequest), outputTokens: answer.outputTokens }
+      return operation === 'converse' ? converseResponse(answer, usage, started) : streamResponse(answer, usage, started, modelId)
+    }
+    if (directives.error !== undefined && !results) {
       const status = statusByErrorType[directives.error]
       if (status === undefined) return errorResponse('ValidationException', `Emulator directive: unknown error type ${directives.error}`)
       const seen = scriptedErrorsSeen.get(text) ?? 0
@@ -83,7 +90,8 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
       }
     }
 
-    const answer = scriptAnswer(text, prompt, directives, converseRequest.inferenceConfig?.maxTokens)
+    // Each repeated call gets its own toolUseId: the script's seed takes the conversation's length.
+    const answer = scriptAnswer(results ? `${text}#${converseRequest.messages.length}` : text, prompt, directives, converseRequest.inferenceConfig?.maxTokens)
     const usage = { inputTokens: estimateInputTokens(converseRequest), outputTokens: answer.outputTokens }
     return operation === 'converse'
       ? converseResponse(answer, usage, started)
@@ -238,20 +246,27 @@ function errorResponse(type: string, message: string, status = statusByErrorType
   })
 }
 
-/** The text of the last user message (its tool results' text when it has no text of its own). */
+/** The text of the last user message that has text of its own (the user's prompt, past any tool results). */
 function lastUserText(messages: Json[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i]!
     if (message.role !== 'user') continue
-    const blocks = message.content as Json[]
-    const texts = blocks.filter((block) => typeof block.text === 'string').map((block) => block.text as string)
+    const texts = (message.content as Json[]).filter((block) => typeof block.text === 'string').map((block) => block.text as string)
     if (texts.length > 0) return texts.join('\n')
-    return blocks
-      .flatMap((block) => ((block.toolResult as Json | undefined)?.content as Json[] | undefined) ?? [])
-      .map((item) => (typeof item.text === 'string' ? item.text : JSON.stringify(item.json)))
-      .join('\n')
   }
   return ''
+}
+
+/** Each tool result's text when the last message is a user message of tool results only; null otherwise. */
+function toolResultsOfLastMessage(messages: Json[]): string[] | null {
+  const last = messages[messages.length - 1]
+  if (last?.role !== 'user') return null
+  const blocks = last.content as Json[]
+  if (blocks.some((block) => typeof block.text === 'string') || !blocks.some((block) => block.toolResult)) return null
+  return blocks.flatMap((block) => {
+    const content = (block.toolResult as Json | undefined)?.content as Json[] | undefined
+    return content ? [content.map((item) => (typeof item.text === 'string' ? item.text : JSON.stringify(item.json))).join('\n')] : []
+  })
 }
 
 /** About four characters per token, over every text in the request. */

@@ -17,7 +17,12 @@ export interface Directives {
   failWith?: string
   /** The message of the scripted error or exception (a bare word or a JSON string), e.g. one naming an ARN. */
   errorMessage?: string
+  /**
+   * The tool to call when the last message is the user's own text. After tool results the emulator answers with text
+   * holding each result, unless `repeat`: then it calls the tool again for as long as the request declares tools.
+   */
   tool?: { name: string; input: unknown }
+  repeat?: boolean
   reasoning?: boolean
 }
 
@@ -107,8 +112,9 @@ function apply(directives: Settings, key: string, value: string | undefined): vo
       }
       return
     case 'reasoning':
-      if (value !== undefined) throw new DirectiveError('reasoning takes no value')
-      directives.reasoning = true
+    case 'repeat':
+      if (value !== undefined) throw new DirectiveError(`${key} takes no value`)
+      directives[key] = true
       return
     default:
       throw new DirectiveError(`unknown emulator directive: ${key}`)

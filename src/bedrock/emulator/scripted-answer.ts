@@ -60,6 +60,15 @@ export function scriptAnswer(text: string, prompt: string, directives: Directive
   return answer
 }
 
+/**
+ * The answer after tool results: text holding each result verbatim (`calculator` on 6*7 answers "… 42"), paced by
+ * the prompt's delay directives.
+ */
+export function resultsAnswer(results: readonly string[], directives: Directives): ScriptedAnswer {
+  const textDeltas = ['Tool results:', ...results.map((result, i) => `${i === 0 ? ' ' : ' | '}${result}`)]
+  return { textDeltas, stopReason: 'end_turn', outputTokens: textDeltas.length, ttftMs: directives.ttftMs ?? 0, delayMs: directives.delayMs ?? 0 }
+}
+
 /** The answer as Converse content blocks (reasoning, text, toolUse — the stream's block order). */
 export function contentBlocks(answer: ScriptedAnswer): ConverseContentBlock[] {
   const blocks: ConverseContentBlock[] = []
