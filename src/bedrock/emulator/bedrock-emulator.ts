@@ -75,7 +75,7 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
       throw error
     }
     const { directives, prompt } = parsed
-    if (results && !(directives.repeat && directives.tool && converseRequest.toolConfig)) {
+    if (results && !(directives.repeat && directives.tools && converseRequest.toolConfig)) {
       const answer = resultsAnswer(results, directives)
       const usage = { inputTokens: estimateInputTokens(converseRequest), outputTokens: answer.outputTokens }
       return operation === 'converse' ? converseResponse(answer, usage, started) : streamResponse(answer, usage, started, modelId)
@@ -99,7 +99,7 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
   }
 
   async function converseResponse(answer: ScriptedAnswer, usage: Usage, started: number): Promise<Response> {
-    const deltas = (answer.reasoning?.deltas.length ?? 0) + answer.textDeltas.length + (answer.tool?.inputChunks.length ?? 0)
+    const deltas = (answer.reasoning?.deltas.length ?? 0) + answer.textDeltas.length + (answer.tools ?? []).reduce((sum, tool) => sum + tool.inputChunks.length, 0)
     const pacing = answer.ttftMs + answer.delayMs * Math.max(0, deltas - 1)
     if (pacing > 0) await sleep(pacing)
     if (answer.failure) {
@@ -198,9 +198,9 @@ function streamSteps(answer: ScriptedAnswer, usage: Usage, elapsedMs: () => numb
     return steps
   }
   if (answer.textDeltas.length > 0) event('contentBlockStop', { contentBlockIndex: index++ })
-  if (answer.tool) {
-    event('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: answer.tool.toolUseId, name: answer.tool.name } } })
-    for (const input of answer.tool.inputChunks) delta(index, { toolUse: { input } })
+  for (const tool of answer.tools ?? []) {
+    event('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: tool.toolUseId, name: tool.name } } })
+    for (const input of tool.inputChunks) delta(index, { toolUse: { input } })
     event('contentBlockStop', { contentBlockIndex: index++ })
   }
   event('messageStop', { stopReason: answer.stopReason })

@@ -18,10 +18,11 @@ export interface Directives {
   /** The message of the scripted error or exception (a bare word or a JSON string), e.g. one naming an ARN. */
   errorMessage?: string
   /**
-   * The tool to call when the last message is the user's own text. After tool results the emulator answers with text
-   * holding each result, unless `repeat`: then it calls the tool again for as long as the request declares tools.
+   * The tools to call (`tool=NAME input=JSON`, repeatable: several calls in one answer) when the last message is the
+   * user's own text. After tool results the emulator answers with text holding each result, unless `repeat`: then it
+   * calls them again for as long as the request declares tools.
    */
-  tool?: { name: string; input: unknown }
+  tools?: { name: string; input: unknown }[]
   repeat?: boolean
   reasoning?: boolean
 }
@@ -30,7 +31,7 @@ export class DirectiveError extends Error {}
 
 const OPEN = '[[emulator'
 
-type Settings = Omit<Directives, 'tool'> & { toolName?: string; toolInput?: { value: unknown } }
+type Settings = Directives
 
 /** Splits `text` into its directives and the remaining prompt (directives removed, whitespace collapsed). */
 export function parseDirectives(text: string): { directives: Directives; prompt: string } {
@@ -42,10 +43,7 @@ export function parseDirectives(text: string): { directives: Directives; prompt:
     from = parseBlock(text, start + OPEN.length, settings)
   }
   prompt += text.slice(from)
-  const { toolName, toolInput, ...directives } = settings
-  if (toolName !== undefined) (directives as Directives).tool = { name: toolName, input: toolInput ? toolInput.value : {} }
-  else if (toolInput) throw new DirectiveError('input= needs tool=NAME')
-  return { directives, prompt: prompt.replace(/\s+/g, ' ').trim() }
+  return { directives: settings, prompt: prompt.replace(/\s+/g, ' ').trim() }
 }
 
 /** Parses settings from `at` up to the closing `]]`; returns the index after it. */
@@ -102,15 +100,18 @@ function apply(directives: Settings, key: string, value: string | undefined): vo
       return
     }
     case 'tool':
-      directives.toolName = word(key, value)
+      directives.tools = [...(directives.tools ?? []), { name: word(key, value), input: {} }]
       return
-    case 'input':
+    case 'input': {
+      const tool = directives.tools?.at(-1)
+      if (!tool) throw new DirectiveError('input= needs tool=NAME')
       try {
-        directives.toolInput = { value: JSON.parse(word(key, value)) }
+        tool.input = JSON.parse(word(key, value))
       } catch {
         throw new DirectiveError(`input= must be JSON: ${value}`)
       }
       return
+    }
     case 'reasoning':
     case 'repeat':
       if (value !== undefined) throw new DirectiveError(`${key} takes no value`)
