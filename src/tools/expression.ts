@@ -45,7 +45,7 @@ function tokenize(source: string): Token[] {
     }
     const number = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/.exec(source.slice(at, at + 400))
     if (number) {
-      tokens.push({ kind: 'number', value: Number(number[0].replace(/_/g, '')), at })
+      tokens.push({ kind: 'number', value: Number(number[0]), at })
       at += number[0].length
       continue
     }
@@ -147,7 +147,8 @@ export function evaluate(source: string): number {
     }
     if (token.kind === 'name') {
       index++
-      const fn = FUNCTIONS[token.value]
+      // Own entries only: `constructor` or `toString` are names like any other unknown one.
+      const fn = Object.hasOwn(FUNCTIONS, token.value) ? FUNCTIONS[token.value] : undefined
       if (fn) {
         expect('(')
         const args = [expression()]
@@ -161,7 +162,7 @@ export function evaluate(source: string): number {
         }
         return fn.apply(...args)
       }
-      const constant = CONSTANTS[token.value]
+      const constant = Object.hasOwn(CONSTANTS, token.value) ? CONSTANTS[token.value] : undefined
       if (constant !== undefined) return constant
       throw new ExpressionError(`Unknown name "${token.value}" at position ${token.at + 1}`)
     }
