@@ -160,8 +160,8 @@ export function createToolRegistry(options: ToolRegistryOptions): ToolRegistry {
       const servers = mcpNames.length > 0 ? await allMcpServers(options.db, workspaceId) : []
       await Promise.all(
         names.map(async (name, index) => {
-          if (builtinByName.has(name)) return
           if (names.indexOf(name) !== index) return problems.push({ index, message: `${name} is named twice` })
+          if (builtinByName.has(name)) return
           const parsed = parseMcpToolName(name)
           if (!parsed) return problems.push({ index, message: `Unknown tool ${name}: GET /v1/tools lists the tools` })
           const server = servers.find((candidate) => candidate.name === parsed.server)

@@ -120,7 +120,7 @@ describe('tools and tasks', () => {
     const clash = await expectProblem(await turn(user, conv.id, { content: 'hi', tools: [{ name: 'calculator', inputSchema: { type: 'object' } }] }), 400, 'validation_failed')
     expect(clash.errors).toEqual([{ path: 'tools.0.name', message: expect.any(String) }])
     const badName = await expectProblem(await turn(user, conv.id, { content: 'hi', tools: [{ name: 'has space', inputSchema: {} }] }), 400, 'validation_failed')
-    expect(badName.errors[0].path).toBe('tools.0.name')
+    expect((badName.errors as { path: string }[])[0]!.path).toBe('tools.0.name')
     expect(await messages(user, conv.id)).toEqual([])
   })
 })
