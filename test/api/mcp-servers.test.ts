@@ -1,0 +1,224 @@
+// MCP servers: CRUD and roles, header values write-only and encrypted at rest, and their tools called by the tool
+// loop over Streamable HTTP against real servers this file starts with the official SDKs: a 1.x server (the 2025-11-25
+// revision, with sessions) and a 2.x server (the stateless 2026-07-28 revision, with the 2025 fallback).
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import { createMcpHandler, McpServer as McpServerV2 } from '@modelcontextprotocol/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { createTestApp, expectProblem, startHttpEmulator, type TestApp } from '../helpers'
+import { parseSse } from '../sse'
+
+const SECRET = 'k3y-only-the-server-knows'
+
+/** An SDK 1.x server with sessions: `add`, `whoami` (the x-api-key header it received) and `broken` (an error result). */
+async function startV1Server() {
+  const sessions = new Map<string, StreamableHTTPServerTransport>()
+  const seen: { method: string; protocolVersion: string | undefined; sessionId: string | undefined }[] = []
+  const newServer = () => {
+    const server = new McpServerV1({ name: 'legacy-test', version: '1.0.0' })
+    server.registerTool('add', { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } }, ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }))
+    server.registerTool('whoami', { description: 'The API key this request carried' }, (extra) => ({
+      content: [{ type: 'text', text: `key=${String(extra.requestInfo?.headers['x-api-key'] ?? 'none')}` }],
+    }))
+    server.registerTool('broken', { description: 'Always fails' }, () => ({ content: [{ type: 'text', text: 'the database is down' }], isError: true }))
+    return server
+  }
+  const readBody = async (req: IncomingMessage) => {
+    let text = ''
+    for await (const chunk of req) text += chunk
+    return text ? JSON.parse(text) : undefined
+  }
+  const http: Server = createServer(async (req, res) => {
+    const body = req.method === 'POST' ? await readBody(req) : undefined
+    const sessionId = req.headers['mcp-session-id'] as string | undefined
+    seen.push({ method: body?.method ?? req.method, protocolVersion: req.headers['mcp-protocol-version'] as string | undefined, sessionId })
+    let transport = sessionId ? sessions.get(sessionId) : undefined
+    if (!transport && body?.method === 'initialize') {
+      transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void sessions.set(id, transport!) })
+      await newServer().connect(transport)
+    }
+    if (!transport) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: No valid session ID provided' }, id: null }))
+      return
+    }
+    await transport.handleRequest(req, res, body)
+  })
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, seen, close: () => new Promise<void>((resolve) => http.close(() => resolve())) }
+}
+
+/** An SDK 2.x server (createMcpHandler): `multiply` and `whoami`, over the fetch-shaped handler on a Node server. */
+async function startV2Server() {
+  const seen: { method: string | null; protocolVersion: string | null }[] = []
+  const handler = createMcpHandler((ctx) => {
+    const server = new McpServerV2({ name: 'modern-test', version: '2.0.0' })
+    server.registerTool('multiply', { description: 'Multiplies two numbers', inputSchema: z.object({ a: z.number(), b: z.number() }) }, ({ a, b }) => ({
+      content: [{ type: 'text', text: String(a * b) }],
+    }))
+    server.registerTool('whoami', { description: 'The API key this request carried' }, () => ({
+      content: [{ type: 'text', text: `key=${ctx.requestInfo?.headers.get('x-api-key') ?? 'none'}` }],
+    }))
+    return server
+  })
+  const http = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve(
+      {
+        fetch: (request: Request) => {
+          seen.push({ method: request.headers.get('mcp-method'), protocolVersion: request.headers.get('mcp-protocol-version') })
+          return handler.fetch(request)
+        },
+        port: 0,
+        hostname: '127.0.0.1',
+      },
+      () => resolve(started),
+    )
+  })
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    seen,
+    close: async () => {
+      await handler.close()
+      await new Promise<void>((resolve) => http.close(() => resolve()))
+    },
+  }
+}
+
+let emulator: Awaited<ReturnType<typeof startHttpEmulator>>
+let v1: Awaited<ReturnType<typeof startV1Server>>
+let v2: Awaited<ReturnType<typeof startV2Server>>
+let t: TestApp
+
+beforeAll(async () => {
+  ;[emulator, v1, v2] = await Promise.all([startHttpEmulator(), startV1Server(), startV2Server()])
+  t = await createTestApp({ TOOL_TIMEOUT_SECONDS: '10' }, { models: emulator.client({ baseDelayMs: 5 }) })
+})
+afterAll(async () => {
+  t.close()
+  await Promise.all([emulator.close(), v1.close(), v2.close()])
+})
+
+type User = Awaited<ReturnType<TestApp['register']>>
+
+async function join(inviter: User, workspaceId: string, user: User, role: string) {
+  const invited = await inviter.call('POST', `/v1/workspaces/${workspaceId}/members`, { body: { email: user.email, role } })
+  expect((await user.call('POST', `/v1/me/invitations/${(await invited.json()).id}/accept`)).status).toBe(200)
+}
+
+async function addServer(user: User, workspaceId: string, body: Record<string, unknown>) {
+  const res = await user.call('POST', `/v1/workspaces/${workspaceId}/mcp-servers`, { body })
+  expect(res.status, await res.clone().text()).toBe(201)
+  return res.json()
+}
+
+/** A turn in a new conversation of `user` with `tools`, calling `tool` with `input`; returns the tool.result data. */
+async function callTool(user: User, tools: string[], tool: string, input: unknown = {}) {
+  const conv = await (await user.call('POST', '/v1/conversations', { body: {} })).json()
+  const res = await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: `Go [[emulator tool=${tool} input=${JSON.stringify(input)}]]`, tools } })
+  const { events } = parseSse(await res.text())
+  expect(events.at(-1)!.event).toBe('generation.completed')
+  return events.find((event) => event.event === 'tool.result')!.data
+}
+
+describe('MCP servers', () => {
+  it('admins add servers; header values are write-only and stored encrypted', async () => {
+    const owner = await t.register()
+    const server = await addServer(owner, owner.workspace.id, { name: 'legacy', url: v1.url, headers: { 'X-Api-Key': SECRET } })
+    expect(server).toEqual({ id: expect.stringMatching(/^mcp_/), workspaceId: owner.workspace.id, name: 'legacy', url: v1.url, enabled: true, createdAt: expect.any(String), updatedAt: expect.any(String) })
+    const listed = await (await owner.call('GET', `/v1/workspaces/${owner.workspace.id}/mcp-servers`)).json()
+    expect(listed.data).toEqual([server])
+    expect(JSON.stringify(listed)).not.toContain(SECRET)
+    const stored = await t.client.execute({ sql: 'select headers from mcp_servers where id = ?', args: [server.id] })
+    expect(String(stored.rows[0]!.headers)).toMatch(/^v1\./)
+    expect(String(stored.rows[0]!.headers)).not.toContain(SECRET)
+    expect(String(stored.rows[0]!.headers)).not.toContain('X-Api-Key')
+  })
+
+  it("calls a 1.x server's tools as mcp__{name}__{tool}, with the configured header, through a session", async () => {
+    const owner = await t.register()
+    await addServer(owner, owner.workspace.id, { name: 'legacy', url: v1.url, headers: { 'X-Api-Key': SECRET } })
+    const tools = (await (await owner.call('GET', '/v1/tools')).json()).data
+    expect(tools.filter((tool: { source: string }) => tool.source === 'mcp')).toEqual([
+      { name: 'mcp__legacy__add', description: 'Adds two numbers', source: 'mcp', server: 'legacy', inputSchema: expect.objectContaining({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } }) },
+      { name: 'mcp__legacy__whoami', description: 'The API key this request carried', source: 'mcp', server: 'legacy', inputSchema: expect.objectContaining({ type: 'object' }) },
+      { name: 'mcp__legacy__broken', description: 'Always fails', source: 'mcp', server: 'legacy', inputSchema: expect.objectContaining({ type: 'object' }) },
+    ])
+    const from = v1.seen.length
+    expect(await callTool(owner, ['mcp__legacy__whoami'], 'mcp__legacy__whoami')).toMatchObject({ output: `key=${SECRET}`, isError: false })
+    const calls = v1.seen.slice(from)
+    expect(calls.map((call) => call.method)).toContain('initialize')
+    expect(calls.find((call) => call.method === 'tools/call')).toMatchObject({ protocolVersion: '2025-11-25', sessionId: expect.any(String) })
+    expect(await callTool(owner, ['mcp__legacy__add'], 'mcp__legacy__add', { a: 2, b: 3 })).toMatchObject({ output: '5', isError: false })
+    expect(await callTool(owner, ['mcp__legacy__broken'], 'mcp__legacy__broken')).toMatchObject({ output: 'the database is down', isError: true })
+  })
+
+  it("calls a 2.x server's tools over the stateless 2026-07-28 revision", async () => {
+    const owner = await t.register()
+    await addServer(owner, owner.workspace.id, { name: 'modern', url: v2.url, headers: { 'X-Api-Key': SECRET } })
+    const from = v2.seen.length
+    expect(await callTool(owner, ['mcp__modern__multiply', 'mcp__modern__whoami'], 'mcp__modern__multiply', { a: 6, b: 7 })).toMatchObject({ output: '42', isError: false })
+    expect(await callTool(owner, ['mcp__modern__whoami'], 'mcp__modern__whoami')).toMatchObject({ output: `key=${SECRET}`, isError: false })
+    expect(v2.seen.slice(from)).toContainEqual({ method: 'tools/call', protocolVersion: '2026-07-28' })
+    expect(v2.seen.slice(from).some((call) => call.method === 'initialize')).toBe(false)
+  })
+
+  it('a disabled, unreachable or removed server gives the model an error result, never a failed turn', async () => {
+    const owner = await t.register()
+    const ws = owner.workspace.id
+    const server = await addServer(owner, ws, { name: 'legacy', url: v1.url })
+    const down = await addServer(owner, ws, { name: 'down', url: 'http://127.0.0.1:9/mcp' })
+    // Its list cannot be read, so the name is accepted; the call then fails for the model to see.
+    const assistant = await owner.call('POST', '/v1/assistants', { body: { name: 'x', tools: ['mcp__down__search', 'mcp__legacy__add'] } })
+    expect(assistant.status).toBe(201)
+    expect(await callTool(owner, ['mcp__down__search'], 'mcp__down__search')).toMatchObject({ isError: true, output: expect.stringContaining('could not be reached') })
+    expect((await (await owner.call('GET', '/v1/tools')).json()).data.some((tool: { name: string }) => tool.name.startsWith('mcp__down__'))).toBe(false)
+
+    const conv = await (await owner.call('POST', '/v1/conversations', { body: { assistantId: (await assistant.json()).id } })).json()
+    expect((await owner.call('PATCH', `/v1/workspaces/${ws}/mcp-servers/${server.id}`, { body: { enabled: false } })).status).toBe(200)
+    const res = await owner.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'Add [[emulator tool=mcp__legacy__add input={"a":1,"b":1}]]', stream: false } })
+    expect(res.status).toBe(201)
+    const parts = (await res.json()).assistantMessage.parts
+    expect(parts.find((part: { type: string }) => part.type === 'tool_result')).toMatchObject({ isError: true, content: 'The MCP server legacy is disabled' })
+    expect((await (await owner.call('GET', '/v1/tools')).json()).data.some((tool: { name: string }) => tool.name.startsWith('mcp__legacy__'))).toBe(false)
+
+    expect((await owner.call('DELETE', `/v1/workspaces/${ws}/mcp-servers/${server.id}`)).status).toBe(204)
+    expect((await owner.call('DELETE', `/v1/workspaces/${ws}/mcp-servers/${down.id}`)).status).toBe(204)
+    const gone = await owner.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'Add again [[emulator tool=mcp__legacy__add input={"a":1,"b":1}]]', stream: false } })
+    expect((await gone.json()).assistantMessage.parts.find((part: { type: string }) => part.type === 'tool_result')).toMatchObject({ isError: true, content: expect.stringContaining('no longer exists') })
+  })
+
+  it("members get 403; another workspace's servers are 404; bad input names the field", async () => {
+    const owner = await t.register()
+    const team = await (await owner.call('POST', '/v1/workspaces', { body: { name: 'Team' } })).json()
+    const member = await t.register()
+    await join(owner, team.id, member, 'member')
+    const server = await addServer(owner, team.id, { name: 'legacy', url: v1.url, headers: { 'X-Api-Key': SECRET } })
+    await expectProblem(await member.call('GET', `/v1/workspaces/${team.id}/mcp-servers`), 403, 'forbidden')
+    await expectProblem(await member.call('POST', `/v1/workspaces/${team.id}/mcp-servers`, { body: { name: 'mine', url: v1.url } }), 403, 'forbidden')
+    await expectProblem(await member.call('PATCH', `/v1/workspaces/${team.id}/mcp-servers/${server.id}`, { body: { enabled: false } }), 403, 'forbidden')
+    const stranger = await t.register()
+    await expectProblem(await stranger.call('GET', `/v1/workspaces/${team.id}/mcp-servers/${server.id}`), 404, 'not_found')
+    await expectProblem(await stranger.call('DELETE', `/v1/workspaces/${team.id}/mcp-servers/${server.id}`), 404, 'not_found')
+    // The server's id under another workspace of the owner's is not found either.
+    await expectProblem(await owner.call('GET', `/v1/workspaces/${owner.workspace.id}/mcp-servers/${server.id}`), 404, 'not_found')
+
+    for (const [body, path] of [
+      [{ name: 'a__b', url: v1.url }, 'name'],
+      [{ name: 'has space', url: v1.url }, 'name'],
+      [{ name: 'ok', url: 'ftp://example.com/mcp' }, 'url'],
+      [{ name: 'ok', url: v1.url, headers: { 'Bad Header': 'x' } }, 'headers.Bad Header'],
+      [{ name: 'ok', url: v1.url, headers: { 'X-Key': 'line\r\nbreak' } }, 'headers.X-Key'],
+    ] as const) {
+      const problem = await expectProblem(await owner.call('POST', `/v1/workspaces/${team.id}/mcp-servers`, { body }), 400, 'validation_failed')
+      expect((problem.errors as { path: string }[]).map((error) => error.path)).toContain(path)
+    }
+    await expectProblem(await owner.call('POST', `/v1/workspaces/${team.id}/mcp-servers`, { body: { name: 'legacy', url: v2.url } }), 409, 'conflict')
+    // A reachable server's own list refuses a tool it does not have.
+    const refused = await expectProblem(await owner.call('POST', '/v1/assistants', { body: { workspaceId: team.id, name: 'x', tools: ['mcp__legacy__nope'] } }), 400, 'validation_failed')
+    expect(refused.errors).toEqual([{ path: 'tools.0', message: 'The MCP server legacy has no tool nope' }])
+  })
+})
