@@ -6,6 +6,7 @@ import type { InferenceConfig } from '../models/model-client'
 import { resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
 import { workspaceAccess } from './workspace-access'
+import { invalidFields } from '../tools/turn-tools'
 
 /** The workspace a request means when it names none: the API key's, else the caller's personal one. */
 export async function defaultWorkspaceId(services: Services, auth: AuthContext): Promise<string> {
@@ -15,7 +16,6 @@ export async function defaultWorkspaceId(services: Services, auth: AuthContext):
   return personal.id
 }
 
-const invalid = (errors: FieldError[]) => new AppError('validation_failed', errors.map((error) => `${error.path}: ${error.message}`).join('; '), { errors })
 
 /** 400 naming each tool an assistant or a turn may not use (`tools.N`), and an unknown task (`task`). */
 export async function checkToolsAndTask(services: Services, workspaceId: string, input: { tools?: readonly string[] | undefined; task?: string | undefined }, path = 'tools'): Promise<void> {
@@ -26,7 +26,7 @@ export async function checkToolsAndTask(services: Services, workspaceId: string,
   if (input.task !== undefined && !services.tasks.has(input.task)) {
     errors.push({ path: 'task', message: `Unknown task ${input.task}: GET /v1/tasks lists them` })
   }
-  if (errors.length > 0) throw invalid(errors)
+  if (errors.length > 0) throw invalidFields(errors)
 }
 
 /** The assistant, if the caller may see it (a member of its workspace, whatever the role), else 404. */

@@ -30,7 +30,8 @@ export interface TurnToolPlan {
   clientTools: ToolDefinition[]
 }
 
-const invalid = (errors: FieldError[]) => new AppError('validation_failed', errors.map((error) => `${error.path}: ${error.message}`).join('; '), { errors })
+/** A 400 naming each field at fault. */
+export const invalidFields = (errors: FieldError[]) => new AppError('validation_failed', errors.map((error) => `${error.path}: ${error.message}`).join('; '), { errors })
 
 /**
  * The turn's task and tools: the conversation's (copied from its assistant), then the turn's own. 400 for an unknown
@@ -64,7 +65,7 @@ export async function planTurnTools(
     else if (seen.has(tool.name)) errors.push({ path: `tools.${index}.name`, message: `${tool.name} is declared twice` })
     seen.add(tool.name)
   })
-  if (errors.length > 0) throw invalid(errors)
+  if (errors.length > 0) throw invalidFields(errors)
   return { task, workspaceId: conversation.workspaceId, tools, clientTools }
 }
 
@@ -83,5 +84,5 @@ export function checkToolResults(parts: readonly Part[], previous: { role: strin
     if (!open.has(part.toolUseId)) errors.push({ path: `content.${index}.toolUseId`, message: 'answers no open tool call of the previous assistant message' })
     open.delete(part.toolUseId)
   }
-  if (errors.length > 0) throw invalid(errors)
+  if (errors.length > 0) throw invalidFields(errors)
 }

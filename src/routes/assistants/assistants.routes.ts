@@ -82,7 +82,7 @@ export const update = createRoute({
   method: 'patch',
   path: '/v1/assistants/{id}',
   tags,
-  summary: 'Change an assistant (admins and owners); conversations created with it keep what they copied',
+  summary: 'Change an assistant (admins and owners)',
   ...access('admin'),
   request: {
     params: Params,
@@ -105,7 +105,7 @@ export const remove = createRoute({
   method: 'delete',
   path: '/v1/assistants/{id}',
   tags,
-  summary: 'Delete an assistant (admins and owners); its conversations stay readable and usable',
+  summary: 'Delete an assistant (admins and owners); its conversations keep working',
   ...access('admin'),
   request: { params: Params },
   responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404) },

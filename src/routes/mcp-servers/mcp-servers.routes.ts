@@ -71,7 +71,7 @@ export const update = createRoute({
   method: 'patch',
   path: '/v1/workspaces/{id}/mcp-servers/{serverId}',
   tags,
-  summary: 'Change an MCP server (admins and owners); headers replace the stored ones (null removes them)',
+  summary: 'Change an MCP server (admins and owners); headers replace the stored ones',
   ...access('admin'),
   request: {
     params: ServerParams,
@@ -84,7 +84,7 @@ export const remove = createRoute({
   method: 'delete',
   path: '/v1/workspaces/{id}/mcp-servers/{serverId}',
   tags,
-  summary: 'Remove an MCP server (admins and owners); calls to its tools then give the model an error result',
+  summary: 'Remove an MCP server (admins and owners)',
   ...access('admin'),
   request: { params: ServerParams },
   responses: { 204: { description: 'Removed' }, ...errorResponses(401, 403, 404) },

@@ -17,7 +17,7 @@ export const list = createRoute({
   method: 'get',
   path: '/v1/tools',
   tags: ['Tools'],
-  summary: "The server-side tools a workspace's assistants and turns may name: built-in, then those of its enabled MCP servers that answer",
+  summary: 'Server-side tools a workspace may use: built-in, then those of its enabled MCP servers',
   ...access('read'),
   request: {
     query: z.object({
