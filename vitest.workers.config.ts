@@ -45,6 +45,8 @@ export default defineProject(async () => {
       name: 'workers',
       include: ['test/workers/**/*.test.ts'],
       setupFiles: ['./test/workers/apply-migrations.ts'],
+      // Real MCP servers (official SDKs) in Node, reached by the Worker over loopback: test/workers/mcp-servers.test.ts.
+      globalSetup: ['./test/workers/mcp-global-setup.ts'],
       // One module graph for all files (~8 s faster here). The files share D1 and the worker module's per-isolate
       // state, as requests in one isolate do; tests use unique emails and restore their spies.
       isolate: false,
