@@ -118,13 +118,26 @@ export function createToolRegistry(options: ToolRegistryOptions): ToolRegistry {
     return listing
   }
 
-  const unavailable = (name: string, reason: string): ServerTool => ({
-    name,
-    description: `Unavailable: ${reason}`,
-    inputSchema: { type: 'object' },
-    source: 'mcp',
-    run: () => Promise.resolve(toolError(reason)),
-  })
+  /**
+   * What `name` is in a workspace with `servers`: a tool, or why not — `refused` when the name can never work (an
+   * assistant or turn naming it is a 400), else it may work later (a disabled or unreachable server).
+   */
+  async function lookup(servers: readonly McpServerRow[], name: string): Promise<{ tool: ServerTool } | { problem: string; refused: boolean }> {
+    const builtin = builtinByName.get(name)
+    if (builtin) return { tool: builtin }
+    const parsed = parseMcpToolName(name)
+    if (!parsed) return { problem: `Unknown tool ${name}: GET /v1/tools lists the tools`, refused: true }
+    const server = servers.find((candidate) => candidate.name === parsed.server)
+    if (!server) return { problem: `This workspace has no MCP server named ${parsed.server}`, refused: true }
+    if (!server.enabled) return { problem: `The MCP server ${server.name} is disabled`, refused: false }
+    const listing = await listingOf(server)
+    if ('error' in listing) return { problem: `${listing.error} (MCP server ${server.name})`, refused: false }
+    const tool = listing.tools.find((candidate) => candidate.name === name)
+    return tool ? { tool } : { problem: `The MCP server ${server.name} has no tool ${parsed.tool}`, refused: true }
+  }
+
+  const serversFor = (workspaceId: string, names: readonly string[]) =>
+    names.some((name) => !builtinByName.has(name)) ? allMcpServers(options.db, workspaceId) : Promise.resolve([])
 
   return {
     builtin: options.builtin,
@@ -137,43 +150,27 @@ export function createToolRegistry(options: ToolRegistryOptions): ToolRegistry {
     },
 
     async resolve(workspaceId, names) {
-      const mcpNames = names.filter((name) => !builtinByName.has(name))
-      const servers = mcpNames.length > 0 ? await allMcpServers(options.db, workspaceId) : []
+      const servers = await serversFor(workspaceId, names)
       return Promise.all(
         names.map(async (name): Promise<ServerTool> => {
-          const builtin = builtinByName.get(name)
-          if (builtin) return builtin
-          const parsed = parseMcpToolName(name)
-          const server = parsed && servers.find((candidate) => candidate.name === parsed.server)
-          if (!parsed || !server) return unavailable(name, `The tool ${name} no longer exists`)
-          if (!server.enabled) return unavailable(name, `The MCP server ${server.name} is disabled`)
-          const listing = await listingOf(server)
-          if ('error' in listing) return unavailable(name, `${listing.error} (MCP server ${server.name})`)
-          return listing.tools.find((tool) => tool.name === name) ?? unavailable(name, `The MCP server ${server.name} has no tool ${parsed.tool}`)
+          const found = await lookup(servers, name)
+          if ('tool' in found) return found.tool
+          // Still a tool, so the model's call gets an error result it can read, never a failed turn.
+          return { name, description: `Unavailable: ${found.problem}`, inputSchema: { type: 'object' }, source: 'mcp', run: () => Promise.resolve(toolError(found.problem)) }
         }),
       )
     },
 
     async refuse(workspaceId, names) {
-      const problems: { index: number; message: string }[] = []
-      const mcpNames = names.filter((name) => !builtinByName.has(name))
-      const servers = mcpNames.length > 0 ? await allMcpServers(options.db, workspaceId) : []
-      await Promise.all(
+      const servers = await serversFor(workspaceId, names)
+      const problems = await Promise.all(
         names.map(async (name, index) => {
-          if (names.indexOf(name) !== index) return problems.push({ index, message: `${name} is named twice` })
-          if (builtinByName.has(name)) return
-          const parsed = parseMcpToolName(name)
-          if (!parsed) return problems.push({ index, message: `Unknown tool ${name}: GET /v1/tools lists the tools` })
-          const server = servers.find((candidate) => candidate.name === parsed.server)
-          if (!server) return problems.push({ index, message: `This workspace has no MCP server named ${parsed.server}` })
-          // A server that cannot be asked now may still have the tool: only a server's own list can refuse it.
-          const listing = server.enabled ? await listingOf(server) : null
-          if (listing && 'tools' in listing && !listing.tools.some((tool) => tool.name === name)) {
-            problems.push({ index, message: `The MCP server ${server.name} has no tool ${parsed.tool}` })
-          }
+          if (names.indexOf(name) !== index) return { index, message: `${name} is named twice` }
+          const found = await lookup(servers, name)
+          return 'problem' in found && found.refused ? { index, message: found.problem } : null
         }),
       )
-      return problems.sort((a, b) => a.index - b.index)
+      return problems.filter((problem) => problem !== null)
     },
   }
 }

@@ -106,7 +106,7 @@ describe('MCP servers', () => {
     expect((await owner.call('DELETE', `/v1/workspaces/${ws}/mcp-servers/${server.id}`)).status).toBe(204)
     expect((await owner.call('DELETE', `/v1/workspaces/${ws}/mcp-servers/${down.id}`)).status).toBe(204)
     const gone = await owner.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'Add again [[emulator tool=mcp__legacy__add input={"a":1,"b":1}]]', stream: false } })
-    expect((await gone.json()).assistantMessage.parts.find((part: { type: string }) => part.type === 'tool_result')).toMatchObject({ isError: true, content: expect.stringContaining('no longer exists') })
+    expect((await gone.json()).assistantMessage.parts.find((part: { type: string }) => part.type === 'tool_result')).toMatchObject({ isError: true, content: 'This workspace has no MCP server named legacy' })
   })
 
   it("members get 403; another workspace's servers are 404; bad input names the field", async () => {
