@@ -317,6 +317,23 @@ describe('the tool loop', () => {
   })
 })
 
+describe('idempotent replays', () => {
+  it('replay a finished tool turn from the database, tool calls and results in order, after its events expired', async () => {
+    const quick = await createTestApp({ STREAM_RETENTION_SECONDS: '1' }, { models: recording(emulator.client({ baseDelayMs: 5 })), tools })
+    const user = await quick.register()
+    const conv = await conversation(user, quick)
+    const body = { content: 'Sum [[emulator tool=calculator input={"expression":"20+22"}]]', tools: ['calculator'] }
+    const headers = { 'idempotency-key': 'tool-turn' }
+    const original = parseSse(await (await quick.request('POST', `/v1/conversations/${conv.id}/messages`, { token: user.accessToken, body, headers })).text()).events
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    const replay = parseSse(await (await quick.request('POST', `/v1/conversations/${conv.id}/messages`, { token: user.accessToken, body, headers })).text()).events
+    expect(replay.map((e) => e.event)).toEqual(['generation.started', 'text.delta', 'tool.call', 'tool.result', 'text.delta', 'usage', 'generation.completed'])
+    expect(replay.find((e) => e.event === 'tool.result')!.data).toEqual(original.find((e) => e.event === 'tool.result')!.data)
+    expect(textOf(replay)).toBe(textOf(original))
+    quick.close()
+  })
+})
+
 describe('client-side tools', () => {
   const weather = { name: 'get_weather', description: 'The weather in a city', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } }
 
