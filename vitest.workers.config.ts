@@ -36,6 +36,8 @@ export default defineProject(async () => {
             // wrangler.toml binds GENERATIONS, which makes the Durable Object hub the default. The tests written for the
             // isolate's memory hub keep it; test/workers/durable-object-*.test.ts use an env without this variable.
             STREAM_STATE: 'memory',
+            // test/workers/mcp-servers.test.ts reaches MCP servers on loopback.
+            MCP_ALLOW_PRIVATE_URLS: 'true',
             TEST_MIGRATIONS: migrations,
           },
         },

@@ -112,6 +112,8 @@ export const ConfigSchema = z
       .regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'must be 32 bytes in base64 (openssl rand -base64 32)')
       .optional(),
     MCP_TOOLS_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+    /** Let MCP server URLs name localhost or private, link-local and loopback addresses (tests, private deployments). */
+    MCP_ALLOW_PRIVATE_URLS: boolean(false),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && !config.JWT_SECRET) {

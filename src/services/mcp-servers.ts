@@ -3,12 +3,20 @@ import type { McpServerRow } from '../db/repositories/mcp-servers'
 import { AppError, notFound } from '../errors'
 import type { AuthContext, Services } from '../types'
 import { workspaceAccess } from './workspace-access'
+import { isPrivateHost } from '../tools/mcp/url-policy'
+import { invalidFields } from '../tools/turn-tools'
 
 export interface McpServerInput {
   name: string
   url: string
   headers?: Record<string, string> | null | undefined
   enabled?: boolean | undefined
+}
+
+/** 400 for a URL naming this machine or a private network, unless MCP_ALLOW_PRIVATE_URLS (see isPrivateHost). */
+function checkUrl(services: Services, url: string | undefined): void {
+  if (url === undefined || services.config.MCP_ALLOW_PRIVATE_URLS || !isPrivateHost(new URL(url))) return
+  throw invalidFields([{ path: 'url', message: 'must not name localhost or a private network address' }])
 }
 
 const taken = (name: string) => new AppError('conflict', `This workspace already has an MCP server named ${name}`)
@@ -19,6 +27,7 @@ const sealHeaders = (services: Services, headers: Record<string, string> | null 
 
 export async function createMcpServer(services: Services, auth: AuthContext, workspaceId: string, input: McpServerInput): Promise<McpServerRow> {
   await workspaceAccess(services, auth, workspaceId, 'admin')
+  checkUrl(services, input.url)
   const now = services.now()
   const row: McpServerRow = {
     id: services.newId('mcp'),
@@ -48,6 +57,7 @@ export async function getMcpServer(services: Services, auth: AuthContext, worksp
 
 export async function updateMcpServer(services: Services, auth: AuthContext, workspaceId: string, id: string, input: Partial<McpServerInput>): Promise<McpServerRow> {
   const server = await getMcpServer(services, auth, workspaceId, id)
+  checkUrl(services, input.url)
   const changes: Partial<McpServerRow> = { updatedAt: services.now() }
   if (input.name !== undefined) changes.name = input.name
   if (input.url !== undefined) changes.url = input.url

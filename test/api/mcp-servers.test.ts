@@ -13,7 +13,7 @@ let t: TestApp
 
 beforeAll(async () => {
   ;[emulator, v1, v2] = await Promise.all([startHttpEmulator(), startV1Server(), startV2Server()])
-  t = await createTestApp({ TOOL_TIMEOUT_SECONDS: '10' }, { models: emulator.client({ baseDelayMs: 5 }) })
+  t = await createTestApp({ TOOL_TIMEOUT_SECONDS: '10', MCP_ALLOW_PRIVATE_URLS: 'true' }, { models: emulator.client({ baseDelayMs: 5 }) })
 })
 afterAll(async () => {
   t.close()
@@ -135,6 +135,15 @@ describe('MCP servers', () => {
       expect((problem.errors as { path: string }[]).map((error) => error.path)).toContain(path)
     }
     await expectProblem(await owner.call('POST', `/v1/workspaces/${team.id}/mcp-servers`, { body: { name: 'legacy', url: v2.url } }), 409, 'conflict')
+    // By default, URLs naming this machine or a private network are refused (the tests above allow them).
+    const strict = await createTestApp({}, { models: emulator.client() })
+    const admin = await strict.register()
+    for (const url of [v1.url, 'http://localhost:8080/mcp', 'http://169.254.169.254/latest', 'http://10.1.2.3/mcp', 'http://[::1]:9/mcp', 'http://[fd00::1]/mcp', 'http://0x7f000001/mcp']) {
+      const problem = await expectProblem(await admin.call('POST', `/v1/workspaces/${admin.workspace.id}/mcp-servers`, { body: { name: 'local', url } }), 400, 'validation_failed')
+      expect(problem.errors).toEqual([{ path: 'url', message: 'must not name localhost or a private network address' }])
+    }
+    expect((await admin.call('POST', `/v1/workspaces/${admin.workspace.id}/mcp-servers`, { body: { name: 'public', url: 'https://mcp.example.com/mcp' } })).status).toBe(201)
+    strict.close()
     // A reachable server's own list refuses a tool it does not have.
     const refused = await expectProblem(await owner.call('POST', '/v1/assistants', { body: { workspaceId: team.id, name: 'x', tools: ['mcp__legacy__nope'] } }), 400, 'validation_failed')
     expect(refused.errors).toEqual([{ path: 'tools.0', message: 'The MCP server legacy has no tool nope' }])
