@@ -1,6 +1,8 @@
 // MCP servers: CRUD and roles, header values write-only and encrypted at rest, and their tools called by the tool
 // loop over Streamable HTTP against real servers this file starts with the official SDKs: a 1.x server (the 2025-11-25
 // revision, with sessions) and a 2.x server (the stateless 2026-07-28 revision, with the 2025 fallback).
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, expectProblem, startHttpEmulator, type TestApp } from '../helpers'
 import { parseSse } from '../sse'
@@ -94,6 +96,13 @@ describe('MCP servers', () => {
     expect(assistant.status).toBe(201)
     expect(await callTool(owner, ['mcp__down__search'], 'mcp__down__search')).toMatchObject({ isError: true, output: expect.stringContaining('could not be reached') })
     expect((await (await owner.call('GET', '/v1/tools')).json()).data.some((tool: { name: string }) => tool.name.startsWith('mcp__down__'))).toBe(false)
+
+    // A redirect is not followed: it could lead where the URL check would not let the server go.
+    const redirecting = createServer((_req, res) => res.writeHead(307, { location: v1.url }).end())
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve))
+    await addServer(owner, ws, { name: 'moved', url: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/mcp` })
+    expect(await callTool(owner, ['mcp__moved__add'], 'mcp__moved__add', { a: 1, b: 2 })).toMatchObject({ isError: true, output: expect.stringContaining('HTTP 307') })
+    await new Promise((resolve) => redirecting.close(resolve))
 
     const conv = await (await owner.call('POST', '/v1/conversations', { body: { assistantId: (await assistant.json()).id } })).json()
     expect((await owner.call('PATCH', `/v1/workspaces/${ws}/mcp-servers/${server.id}`, { body: { enabled: false } })).status).toBe(200)

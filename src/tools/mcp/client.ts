@@ -94,7 +94,7 @@ export class McpSession {
   /** Ends a legacy session (best effort). */
   async close(): Promise<void> {
     if (this.era !== 'legacy' || !this.sessionId) return
-    await this.fetch(this.endpoint.url, { method: 'DELETE', headers: this.headers() }).then(
+    await this.fetch(this.endpoint.url, { method: 'DELETE', headers: this.headers(), redirect: 'manual' }).then(
       (response) => response.body?.cancel(),
       () => {},
     )
@@ -161,7 +161,8 @@ export class McpSession {
 
   private async post(body: object, extra: Record<string, string>, signal: AbortSignal): Promise<Response> {
     try {
-      return await this.fetch(this.endpoint.url, { method: 'POST', headers: this.headers(extra), body: JSON.stringify(body), signal })
+      // A redirect is not followed (it could lead to an address the URL check refused): it is an error answer.
+      return await this.fetch(this.endpoint.url, { method: 'POST', headers: this.headers(extra), body: JSON.stringify(body), signal, redirect: 'manual' })
     } catch (error) {
       if (signal.aborted) throw signal.reason
       throw new McpError(`The MCP server could not be reached: ${error instanceof Error ? error.message : String(error)}`)
