@@ -53,6 +53,8 @@ export interface ToolRegistryOptions {
 
 type Listing = { tools: ServerTool[] } | { error: string }
 
+const FAILURE_CACHE_SECONDS = 5
+
 export function createToolRegistry(options: ToolRegistryOptions): ToolRegistry {
   const builtinByName = new Map(options.builtin.map((tool) => [tool.name, tool]))
   /** Per server version (id and updatedAt, so an edit is seen at once here): its listing, and the era it speaks. */
@@ -111,9 +113,9 @@ export function createToolRegistry(options: ToolRegistryOptions): ToolRegistry {
     if (cached && cached.expires > Date.now()) return cached.listing
     const listing = fetchListing(server)
     listings.set(key, { expires: Date.now() + options.cacheSeconds * 1000, listing })
-    // A failure is not kept: the next turn asks again.
+    // A failure is kept only briefly, so a server that hangs does not hold up every turn, and one that is back is seen.
     void listing.then((value) => {
-      if ('error' in value) listings.delete(key)
+      if ('error' in value) listings.set(key, { expires: Date.now() + Math.min(options.cacheSeconds, FAILURE_CACHE_SECONDS) * 1000, listing })
     })
     return listing
   }
