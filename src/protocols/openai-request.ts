@@ -161,9 +161,8 @@ export function statelessTurnOf(body: ChatCompletionRequest): Omit<StatelessTurn
   if (body.top_p != null) inference.topP = body.top_p
   if (body.stop != null) inference.stopSequences = typeof body.stop === 'string' ? [body.stop] : body.stop
 
-  // `none` sends no tools, unless the history holds tool calls: Bedrock needs the tools declared to read them.
-  const historyHasTools = messages.some((message) => message.parts.some((part) => part.type === 'tool_call' || part.type === 'tool_result'))
-  const sendTools = body.tools?.length && (body.tool_choice !== 'none' || historyHasTools)
+  // `none` sends no tools: the model cannot call one (earlier tool calls and results then reach Bedrock as text).
+  const sendTools = body.tools?.length && body.tool_choice !== 'none'
   const tools: ToolDefinition[] | undefined = sendTools
     ? body.tools!.map(({ function: fn }) => ({
         name: fn.name,

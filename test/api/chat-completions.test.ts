@@ -256,6 +256,28 @@ describe('tools', () => {
     await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], tools: [WEATHER], tool_choice: 'none' })
     expect(lastRequest().toolConfig).toBeUndefined()
   })
+
+  it('none with tool calls in the history sends no tools: the calls and results reach Bedrock as text', async () => {
+    const openai = await client()
+    const answer = await openai.chat.completions.create({
+      model: MODEL,
+      tools: [WEATHER],
+      tool_choice: 'none',
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Snow' },
+      ],
+    })
+    expect(answer.choices[0]!.finish_reason).toBe('stop')
+    const sent = lastRequest()
+    expect(sent.toolConfig).toBeUndefined()
+    expect(sent.messages).toEqual([
+      { role: 'user', content: [{ text: 'Weather in Oslo?' }] },
+      { role: 'assistant', content: [{ text: '[called the tool get_weather with {"city":"Oslo"}]' }] },
+      { role: 'user', content: [{ text: '[result of the tool get_weather: Snow]' }] },
+    ])
+  })
 })
 
 describe('errors in the shapes the openai client parses', () => {
