@@ -112,6 +112,20 @@ describe('workers: tools', () => {
     expect((await call('GET', `/v1/conversations/${conv.id}`, { token: owner.accessToken })).status).toBe(200)
   })
 
+  it('assistants: members of a team read them and get 403 on writes', async () => {
+    const owner = await register('team-owner')
+    const member = await register('team-member')
+    const team = await call('POST', '/v1/workspaces', { token: owner.accessToken, json: { name: 'Team' } })
+    const invited = await call('POST', `/v1/workspaces/${team.body.id}/members`, { token: owner.accessToken, json: { email: member.email, role: 'member' } })
+    expect((await call('POST', `/v1/me/invitations/${invited.body.id}/accept`, { token: member.accessToken })).status).toBe(200)
+    const created = await call('POST', '/v1/assistants', { token: owner.accessToken, json: { workspaceId: team.body.id, name: 'Team bot', tools: ['current_time'] } })
+    expect(created.status, created.text).toBe(201)
+    expect((await call('GET', `/v1/assistants/${created.body.id}`, { token: member.accessToken })).body).toEqual(created.body)
+    expectProblem(await call('PATCH', `/v1/assistants/${created.body.id}`, { token: member.accessToken, json: { name: 'Mine' } }), 403, 'forbidden')
+    expectProblem(await call('POST', '/v1/assistants', { token: member.accessToken, json: { workspaceId: team.body.id, name: 'Mine' } }), 403, 'forbidden')
+    expectProblem(await call('GET', `/v1/workspaces/${team.body.id}/mcp-servers`, { token: member.accessToken }), 403, 'forbidden')
+  })
+
   it('runs the loop in the Durable Object hub: the tools cross the object’s RPC boundary', async () => {
     const doEnv: WorkerEnv = { ...env }
     delete doEnv.STREAM_STATE
