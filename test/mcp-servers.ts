@@ -60,6 +60,10 @@ export async function startV2Server() {
     server.registerTool('whoami', { description: 'The API key this request carried' }, () => ({
       content: [{ type: 'text', text: `key=${ctx.requestInfo?.headers.get('x-api-key') ?? 'none'}` }],
     }))
+    server.registerTool('slow', { description: 'Answers after 10 seconds' }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10_000).unref())
+      return { content: [{ type: 'text', text: 'finally' }] }
+    })
     return server
   })
   const http = await new Promise<ReturnType<typeof serve>>((resolve) => {

@@ -1,7 +1,7 @@
 // MCP servers from inside workerd: the Worker calls real MCP servers (started in Node by mcp-global-setup.ts with the
 // official SDKs 1.x and 2.x) over Streamable HTTP, with the configured header, and an unreachable one is an error result.
 import { describe, expect, inject, it } from 'vitest'
-import { parseSse } from '../sse'
+import { parseSse, readRest, readSseUntil } from '../sse'
 import { call, expectProblem, register, request, type Json, type Registered } from './helpers'
 
 const SECRET = 'k3y-only-the-server-knows'
@@ -36,6 +36,21 @@ describe('workers: MCP servers', () => {
     // handled (as here: it becomes the error result below).
     await call('POST', `/v1/workspaces/${owner.workspaceId}/mcp-servers`, { token: owner.accessToken, json: { name: 'down', url: 'http://127.0.0.1:9/mcp' } })
     expect(await toolResult(owner, 'mcp__down__search')).toMatchObject({ isError: true, output: expect.stringContaining('could not be reached') })
+
+    // Cancel while an MCP tool runs: the turn ends cancelled at once, keeping the call.
+    const conv = await call('POST', '/v1/conversations', { token: owner.accessToken, json: {} })
+    const res = await request('POST', `/v1/conversations/${conv.body.id}/messages`, {
+      token: owner.accessToken,
+      json: { content: 'Wait [[emulator tool=mcp__modern__slow]]', tools: ['mcp__modern__slow'] },
+    })
+    const { events, reader } = await readSseUntil(res, (event) => event.event === 'tool.call')
+    const cancelled = await call('POST', `/v1/generations/${events[0]!.data.generationId}/cancel`, { token: owner.accessToken })
+    expect(cancelled.status).toBe(202)
+    const rest = await readRest(reader)
+    expect(rest.at(-1)!.event).toBe('generation.cancelled')
+    expect(rest.some((event) => event.event === 'tool.result')).toBe(false)
+    const stored = await call('GET', `/v1/conversations/${conv.body.id}/messages`, { token: owner.accessToken })
+    expect(stored.body.data[1]).toMatchObject({ status: 'cancelled', parts: [{ type: 'text' }, { type: 'tool_call', name: 'mcp__modern__slow' }] })
 
     const stranger = await register('mcp-stranger')
     expectProblem(await call('GET', `/v1/workspaces/${owner.workspaceId}/mcp-servers`, { token: stranger.accessToken }), 404, 'not_found')
