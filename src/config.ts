@@ -102,7 +102,7 @@ export const ConfigSchema = z
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
     // Tools (src/tools/): the tool loop's bounds, and the key MCP servers' header values are encrypted with.
     /** Model calls per turn; the last is sent without tools, so the model answers. */
-    MAX_TOOL_STEPS: z.coerce.number().int().min(1).max(50).default(8),
+    MAX_TOOL_STEPS: z.coerce.number().int().min(2).max(50).default(8),
     TOOL_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(30),
     /** Characters of a tool's output that go back to the model (the rest is cut, and the result says so). */
     TOOL_OUTPUT_MAX_CHARS: z.coerce.number().int().min(100).max(1_000_000).default(20_000),

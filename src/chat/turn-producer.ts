@@ -114,7 +114,8 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
         const tools = spec.tools?.() ?? null
         // The step loop: one model call per step, then the server's tool calls, for as long as the model asks for them.
         for (let request = first, number = 1; ; number++) {
-          const last = number >= config.MAX_TOOL_STEPS
+          // Only a turn whose tools the server runs has a last step (a stateless turn's tools are the caller's).
+          const last = tools !== null && number >= config.MAX_TOOL_STEPS
           const calls = await runStep(services.models, last ? withoutTools(request) : request, step, result)
           if (last || !tools || result.stopReason !== 'tool_use' || calls.length === 0) break
           deadlines.dispose()

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from '@hono/zod-openapi'
 import type { BedrockClient, ConverseRequest } from '../../src/bedrock/types'
+import { parseConfig } from '../../src/config'
 import { GenerationInterrupted } from '../../src/stream/hub'
 import { createMemoryHub } from '../../src/stream/memory-hub'
 import { builtinTools } from '../../src/tools/registry'
@@ -216,6 +217,19 @@ describe('the tool loop', () => {
     const [, assistant] = await messages(user, conv.id)
     expect(assistant!.parts.filter((part) => part.type === 'tool_call')).toHaveLength(7)
     expect(assistant!.parts.at(-1)!.type).toBe('text')
+  })
+
+  it('takes MAX_TOOL_STEPS from configuration (at least 2: a model call with tools, then one to answer)', async () => {
+    expect(() => parseConfig({ MAX_TOOL_STEPS: '1', JWT_SECRET: 'x'.repeat(32) })).toThrow(/MAX_TOOL_STEPS/)
+    const two = await createTestApp({ MAX_TOOL_STEPS: '2' }, { models: recording(emulator.client({ baseDelayMs: 5 })), tools })
+    const user = await two.register()
+    const conv = await conversation(user, two)
+    const from = requests.length
+    const res = await turn(user, conv.id, { content: 'Loop [[emulator tool=calculator input={"expression":"3*3"} repeat]]', tools: ['calculator'], stream: false }, two)
+    const { assistantMessage } = await res.json()
+    expect(requestsSince(from).map((request) => request.toolConfig !== undefined)).toEqual([true, false])
+    expect(assistantMessage.parts.map((part: { type: string }) => part.type)).toEqual(['text', 'tool_call', 'tool_result', 'text'])
+    two.close()
   })
 
   it('caps a large output before it goes back to the model, and says so', async () => {
