@@ -92,14 +92,8 @@ export async function updateAssistant(services: Services, auth: AuthContext, id:
   const { assistant, role } = await visibleAssistant(services, auth, id)
   requireAdmin(role)
   await checkToolsAndTask(services, assistant.workspaceId, input)
-  const changes: Partial<AssistantRow> = { updatedAt: services.now() }
-  if (input.name !== undefined) changes.name = input.name
-  if (input.description !== undefined) changes.description = input.description
-  if (input.modelId !== undefined) changes.modelId = input.modelId === null ? null : resolveModelId(services.config, input.modelId)
-  if (input.systemPrompt !== undefined) changes.systemPrompt = input.systemPrompt
-  if (input.inference !== undefined) changes.inference = input.inference
-  if (input.tools !== undefined) changes.tools = input.tools
-  if (input.task !== undefined) changes.task = input.task
+  const changes: Partial<AssistantRow> = { ...input, updatedAt: services.now() }
+  if (input.modelId) changes.modelId = resolveModelId(services.config, input.modelId)
   await repo.updateAssistant(services.db, id, changes)
   return { ...assistant, ...changes }
 }
