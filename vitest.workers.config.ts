@@ -37,6 +37,8 @@ export default defineProject(async () => {
             // wrangler.toml binds GENERATIONS, which makes the Durable Object hub the default. The tests written for the
             // isolate's memory hub keep it; test/workers/durable-object-*.test.ts use an env without this variable.
             STREAM_STATE: 'memory',
+            // test/workers/mcp-servers.test.ts reaches MCP servers on loopback.
+            MCP_ALLOW_PRIVATE_URLS: 'true',
             TEST_MIGRATIONS: migrations,
           },
         },
@@ -46,6 +48,8 @@ export default defineProject(async () => {
       name: 'workers',
       include: ['test/workers/**/*.test.ts'],
       setupFiles: ['./test/workers/apply-migrations.ts'],
+      // Real MCP servers (official SDKs) in Node, reached by the Worker over loopback: test/workers/mcp-servers.test.ts.
+      globalSetup: ['./test/workers/mcp-global-setup.ts'],
       // One module graph for all files (~8 s faster here). The files share D1 and the worker module's per-isolate
       // state, as requests in one isolate do; tests use unique emails and restore their spies.
       isolate: false,

@@ -28,6 +28,10 @@ import { chatCompletionsRouter } from './routes/openai/chat-completions.index'
 import { responsesRouter } from './routes/responses/responses.index'
 import { openAIErrors } from './protocols/openai-errors'
 import { websocketRouter } from './routes/realtime/websocket.index'
+import { assistantsRouter } from './routes/assistants/assistants.index'
+import { toolsRouter } from './routes/tools/tools.index'
+import { tasksRouter } from './routes/tasks/tasks.index'
+import { mcpServersRouter } from './routes/mcp-servers/mcp-servers.index'
 import type { WebSocketOptions } from './routes/realtime/socket-options'
 import type { BedrockClient } from './bedrock/types'
 import { bedrockModelClient } from './bedrock/bedrock-models'
@@ -40,6 +44,9 @@ import { createMemoryHub } from './stream/memory-hub'
 import type { GenerationHub, TaskRunner } from './stream/hub'
 import { createTaskRegistry, type TaskDefinition } from './stream/tasks'
 import type { Services } from './types'
+import { builtinTools, createToolRegistry } from './tools/registry'
+import { createSecretBox } from './tools/secrets'
+import type { ServerTool } from './tools/tool'
 
 export interface AppDependencies {
   config: Config
@@ -63,6 +70,8 @@ export interface AppDependencies {
   hub?: (run: TaskRunner) => GenerationHub
   /** The playground's and the API reference's files (Workers static assets, or a directory on Node and Bun). */
   assets?: StaticAssets
+  /** The built-in server-side tools; defaults to current_time and calculator. */
+  tools?: readonly ServerTool[]
 }
 
 const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
@@ -93,6 +102,13 @@ export function buildServices(deps: AppDependencies): Services {
     governance: deps.governance ?? noGovernance,
     accessTokens: createAccessTokenCache(),
     metrics: createMetrics(),
+    tools: createToolRegistry({
+      db: deps.db,
+      builtin: deps.tools ?? builtinTools(deps.now ?? (() => new Date())),
+      secrets: createSecretBox(config.MCP_SECRETS_KEY, secret),
+      cacheSeconds: config.MCP_TOOLS_CACHE_SECONDS,
+      listTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
+    }),
   }
   // Tasks run with the finished services; the hub only calls `run` after construction.
   const tasks = createTaskRegistry(() => services, deps.tasks ?? [chatTask])
@@ -141,6 +157,10 @@ export function createApp(deps: AppDependencies) {
     .route('/', chatCompletionsRouter)
     .route('/', responsesRouter)
     .route('/', websocketRouter(deps.upgradeWebSocket, deps.webSocket))
+    .route('/', assistantsRouter)
+    .route('/', toolsRouter)
+    .route('/', tasksRouter)
+    .route('/', mcpServersRouter)
     .route('/', pagesRouter(deps.assets))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

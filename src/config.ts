@@ -100,6 +100,20 @@ export const ConfigSchema = z
     MAX_CONVERSATION_BYTES: bytes(64 * 1024 * 1024),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+    // Tools (src/tools/): the tool loop's bounds, and the key MCP servers' header values are encrypted with.
+    /** Model calls per turn; the last is sent without tools, so the model answers. */
+    MAX_TOOL_STEPS: z.coerce.number().int().min(2).max(50).default(8),
+    TOOL_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(30),
+    /** Characters of a tool's output that go back to the model (the rest is cut, and the result says so). */
+    TOOL_OUTPUT_MAX_CHARS: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+    /** AES-256 key (32 bytes, base64) for MCP server headers at rest; unset: derived from JWT_SECRET. */
+    MCP_SECRETS_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'must be 32 bytes in base64 (openssl rand -base64 32)')
+      .optional(),
+    MCP_TOOLS_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+    /** Let MCP server URLs name localhost or private, link-local and loopback addresses (tests, private deployments). */
+    MCP_ALLOW_PRIVATE_URLS: boolean(false),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && !config.JWT_SECRET) {

@@ -11,6 +11,7 @@ import type { ModelClient } from './models/model-client'
 import type { AccessTokenCache } from './services/access-tokens'
 import type { GenerationHub } from './stream/hub'
 import type { TaskRegistry } from './stream/tasks'
+import type { ToolRegistry } from './tools/registry'
 
 /** Everything a request may touch, wired by the runtime entry. */
 export interface Services {
@@ -32,6 +33,8 @@ export interface Services {
   /** Verified access tokens, HMAC key and session generations: a per-process cache, held here rather than by a module. */
   accessTokens: AccessTokenCache
   metrics: Metrics
+  /** Server-side tools: built-in, and those of each workspace's MCP servers. */
+  tools: ToolRegistry
 }
 
 export interface AuthContext {

@@ -8,7 +8,7 @@ import { ModelError, type ModelClient, type ModelPart, type ModelRequest } from 
 export function toConverseRequest(request: ModelRequest): ConverseRequest {
   return {
     modelId: request.modelId,
-    messages: buildConverseMessages(request.messages),
+    messages: buildConverseMessages(request.messages, { toolsAsText: !request.tools?.length }),
     ...(request.system ? { system: [{ text: request.system }] } : {}),
     inferenceConfig: request.inference,
     ...(request.tools?.length ? { toolConfig: toConverseToolConfig(request.tools, request.toolChoice) } : {}),

@@ -73,12 +73,15 @@ export interface HistoryMessage {
  * neighbours merged, leading assistant messages dropped. Beyond that, so Bedrock accepts the result:
  * tool results always travel in a user turn (an assistant message holding a whole tool loop is
  * split), reasoning without a signature is dropped (Bedrock rejects it), and a toolUse without a
- * toolResult in the next turn (or the reverse, e.g. after a cancelled tool loop) is dropped.
+ * toolResult in the next turn (or the reverse, e.g. after a cancelled tool loop) is dropped. With `toolsAsText`
+ * (a request that declares no tools, which Bedrock refuses when it holds tool blocks), calls and results are
+ * written as text instead, results still in user turns.
  */
-export function buildConverseMessages(history: readonly HistoryMessage[]): ConverseMessage[] {
+export function buildConverseMessages(history: readonly HistoryMessage[], options: { toolsAsText?: boolean } = {}): ConverseMessage[] {
   const segments: ConverseMessage[] = []
+  const toolNames = new Map<string, string>()
   for (const message of history) {
-    for (const segment of splitByRole(message)) segments.push(segment)
+    for (const segment of splitByRole(message, options.toolsAsText ? toolNames : null)) segments.push(segment)
   }
   let messages = mergeSameRole(segments)
   if (dropUnpairedToolBlocks(messages)) messages = mergeSameRole(messages.filter((message) => message.content.length > 0))
@@ -89,7 +92,17 @@ export function buildConverseMessages(history: readonly HistoryMessage[]): Conve
 /** @deprecated alias kept for existing callers; use buildConverseMessages. */
 export const toConverseMessages = buildConverseMessages
 
-function splitByRole(message: HistoryMessage): ConverseMessage[] {
+/** A tool call or result as text, for a request without tools. */
+function toolPartAsText(part: Extract<Part, { type: 'tool_call' | 'tool_result' }>, toolNames: Map<string, string>): ConverseContentBlock {
+  if (part.type === 'tool_call') {
+    toolNames.set(part.toolUseId, part.name)
+    return { text: `[called the tool ${part.name} with ${JSON.stringify(part.input) ?? '{}'}]` }
+  }
+  const content = typeof part.content === 'string' ? part.content : JSON.stringify(part.content)
+  return { text: `[${part.isError ? 'error from' : 'result of'} the tool ${toolNames.get(part.toolUseId) ?? part.toolUseId}: ${content}]` }
+}
+
+function splitByRole(message: HistoryMessage, toolNames: Map<string, string> | null): ConverseMessage[] {
   const segments: ConverseMessage[] = []
   let current: ConverseMessage | undefined
   for (const part of message.parts) {
@@ -100,7 +113,7 @@ function splitByRole(message: HistoryMessage): ConverseMessage[] {
       current = { role, content: [] }
       segments.push(current)
     }
-    current.content.push(partToContentBlock(part))
+    current.content.push(toolNames && (part.type === 'tool_call' || part.type === 'tool_result') ? toolPartAsText(part, toolNames) : partToContentBlock(part))
   }
   return segments
 }

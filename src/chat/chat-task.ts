@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi'
 import type { Database } from '../db/database'
 import { findGeneration, sweepOrphanedGenerations, type GenerationRow } from '../db/repositories/generations'
 import { checkpointMessage, findMessage, messageParts, type HistoryMessage } from '../db/repositories/messages'
-import type { InferenceConfig, ModelRequest } from '../models/model-client'
+import type { InferenceConfig, ModelRequest, ToolDefinition } from '../models/model-client'
 import type { GenerationEvent, SequencedEvent } from '../stream/events'
 import { defineTask, interruptedEvent } from '../stream/tasks'
 import type { Services } from '../types'
@@ -10,6 +10,7 @@ import { hasMediaStubs } from './history'
 import type { Part } from './parts'
 import { conversationStore } from './persistence'
 import { turnProducer } from './turn-producer'
+import { createToolset, toolLimits, type Toolset } from '../tools/toolset'
 
 /** The `chat` task's input: a stored turn of a conversation. */
 export interface ChatTurn {
@@ -20,8 +21,12 @@ export interface ChatTurn {
   history: HistoryMessage[]
   systemPrompt: string | null
   inference: InferenceConfig
-  /** Tools the caller declared for this turn (it runs them: their calls end the turn), how the model picks, structured output. */
-  tools?: ModelRequest['tools']
+  /** The workspace whose MCP servers the tools come from. */
+  workspaceId?: string | undefined
+  /** Server-side tools by name, and client-side tools declared by the turn. */
+  tools?: string[] | undefined
+  clientTools?: ToolDefinition[] | undefined
+  /** How the model picks among the tools, and structured output (the Responses API). */
   toolChoice?: ModelRequest['toolChoice']
   textFormat?: ModelRequest['textFormat']
 }
@@ -40,6 +45,9 @@ const ChatTurnSchema = z.looseObject({
   history: z.array(z.looseObject({ id: z.string(), role: z.enum(['user', 'assistant']), parts: z.array(z.unknown()), status: z.string() })),
   systemPrompt: z.string().nullable(),
   inference: z.looseObject({}),
+  workspaceId: z.string().optional(),
+  tools: z.array(z.string()).optional(),
+  clientTools: z.array(z.looseObject({ name: z.string(), inputSchema: z.unknown() })).optional(),
 }) as unknown as z.ZodType<ChatTurn>
 
 export function startedEvent(generation: GenerationRow): GenerationEvent {
@@ -67,16 +75,23 @@ async function withMedia(db: Database, history: readonly HistoryMessage[]): Prom
   })
 }
 
-async function modelRequest(db: Database, turn: ChatTurn): Promise<ModelRequest> {
+async function modelRequest(db: Database, turn: ChatTurn, toolset: Toolset | null): Promise<ModelRequest> {
   const history = await withMedia(db, turn.history)
   return {
     modelId: turn.generation.modelId,
     system: turn.systemPrompt,
     messages: history.map((message) => ({ role: message.role, parts: message.parts as Part[], status: message.status })),
     inference: turn.inference,
-    ...(turn.tools?.length ? { tools: turn.tools, toolChoice: turn.toolChoice } : {}),
+    ...(toolset?.definitions.length ? { tools: toolset.definitions, ...(turn.toolChoice ? { toolChoice: turn.toolChoice } : {}) } : {}),
     ...(turn.textFormat ? { textFormat: turn.textFormat } : {}),
   }
+}
+
+/** The turn's tools, resolved where the turn runs (an MCP server's list is read now); null without any. */
+async function turnToolset(services: Services, turn: ChatTurn): Promise<Toolset | null> {
+  if (!turn.tools?.length && !turn.clientTools?.length) return null
+  const server = turn.tools?.length && turn.workspaceId ? await services.tools.resolve(turn.workspaceId, turn.tools) : []
+  return createToolset(server, turn.clientTools ?? [], toolLimits(services.config))
 }
 
 const textOf = (parts: readonly Part[]) => parts.map((part) => (part.type === 'text' ? part.text : '')).join('')
@@ -145,9 +160,11 @@ async function endInterruptedChat(services: Services, generationId: string, even
  */
 export const chatTask = defineTask<Services, ChatTurn>({
   name: 'chat',
+  description: 'A conversation turn: the model answers the history, calling the turn’s tools in a bounded loop',
   input: ChatTurnSchema,
   run(services, turn, context) {
     const { generation } = turn
+    let toolset: Toolset | null = null
     return turnProducer(
       services,
       {
@@ -155,7 +172,8 @@ export const chatTask = defineTask<Services, ChatTurn>({
         modelId: generation.modelId,
         started: startedEvent(generation),
         assistantMessageId: generation.assistantMessageId,
-        request: () => modelRequest(services.db, turn),
+        request: async () => modelRequest(services.db, turn, (toolset = await turnToolset(services, turn))),
+        tools: () => toolset,
         account: { userId: generation.userId, apiKeyId: turn.apiKeyId ?? null, conversationId: generation.conversationId },
       },
       conversationStore(services.db, generation, services.now),

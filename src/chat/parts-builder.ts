@@ -40,6 +40,18 @@ export class PartsBuilder {
     return block
   }
 
+  /** The index after the last block: where another model call's blocks start, so steps never overwrite each other. */
+  get nextIndex(): number {
+    let last = -1
+    for (const index of this.blocks.keys()) if (index > last) last = index
+    return last + 1
+  }
+
+  /** Appends a whole part (a tool's result) after the blocks so far. */
+  add(part: Part) {
+    this.blocks.set(this.nextIndex, part)
+  }
+
   get empty(): boolean {
     return this.blocks.size === 0
   }

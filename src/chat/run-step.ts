@@ -1,6 +1,7 @@
 import type { ModelClient, ModelPart, ModelRequest, ModelUsage, StopReason } from '../models/model-client'
 import type { GenerationEvent } from '../stream/events'
 import type { Deadlines } from './deadlines'
+import type { Part } from './parts'
 import type { PartsBuilder } from './parts-builder'
 
 export interface StepContext {
@@ -17,19 +18,26 @@ export interface StepContext {
 
 export interface StepResult {
   stopReason: StopReason | null
+  /** The usage of every step so far. */
   usage: ModelUsage | null
 }
+
+type ToolCallPart = Extract<Part, { type: 'tool_call' }>
 
 const isContent = (part: ModelPart) =>
   part.type === 'textDelta' || part.type === 'reasoningDelta' || part.type === 'toolCallDelta' || part.type === 'toolCallStart'
 
 /**
- * One model call turned into events: text and reasoning deltas, finished tool calls, usage. Writes the stop reason and
- * usage into `result` as they arrive (a failure after the usage keeps it), and throws what the call throws
- * (ModelError, an AbortError at a cancel or a missed deadline): the turn decides the outcome.
+ * One model call turned into events: text and reasoning deltas, finished tool calls, usage. Its blocks go after those
+ * of earlier steps in `builder`. Writes the stop reason and the usage (added to the earlier steps') into `result` as
+ * they arrive (a failure after the usage keeps it), and throws what the call throws (ModelError, an AbortError at a
+ * cancel or a missed deadline): the turn decides the outcome. Returns the tool calls the model made.
  */
-export async function runStep(models: ModelClient, request: ModelRequest, step: StepContext, result: StepResult): Promise<void> {
+export async function runStep(models: ModelClient, request: ModelRequest, step: StepContext, result: StepResult): Promise<ToolCallPart[]> {
   const { generationId, deadlines, builder, emit } = step
+  const offset = builder.nextIndex
+  const earlier = result.usage
+  const calls: ToolCallPart[] = []
   let firstText = true
   const stream = await deadlines.race(models.stream(request, { signal: deadlines.signal }))
   deadlines.connected()
@@ -48,36 +56,42 @@ export async function runStep(models: ModelClient, request: ModelRequest, step: 
               firstText = false
               step.onFirstText()
             }
-            builder.text(part.index, part.text)
+            builder.text(offset + part.index, part.text)
             emit({ type: 'text.delta', data: { generationId, delta: part.text } })
             break
           case 'reasoningDelta':
-            builder.reasoning(part.index, part.text, part.signature)
+            builder.reasoning(offset + part.index, part.text, part.signature)
             if (part.text) emit({ type: 'reasoning.delta', data: { generationId, delta: part.text } })
             break
           case 'toolCallStart':
-            builder.toolStart(part.index, part.toolCallId, part.name)
+            builder.toolStart(offset + part.index, part.toolCallId, part.name)
             break
           case 'toolCallDelta':
-            builder.toolInput(part.index, part.input)
+            builder.toolInput(offset + part.index, part.input)
             break
           case 'blockEnd': {
-            const call = builder.toolStop(part.index)
-            if (call) emit({ type: 'tool.call', data: { generationId, toolUseId: call.toolUseId, name: call.name, input: call.input } })
+            const call = builder.toolStop(offset + part.index)
+            if (call) {
+              calls.push(call)
+              emit({ type: 'tool.call', data: { generationId, toolUseId: call.toolUseId, name: call.name, input: call.input } })
+            }
             break
           }
           case 'stop':
             result.stopReason = part.reason
             break
           case 'usage':
-            result.usage = part.usage
-            emit({ type: 'usage', data: { generationId, inputTokens: part.usage.inputTokens, outputTokens: part.usage.outputTokens } })
+            result.usage = earlier
+              ? { inputTokens: earlier.inputTokens + part.usage.inputTokens, outputTokens: earlier.outputTokens + part.usage.outputTokens }
+              : part.usage
+            emit({ type: 'usage', data: { generationId, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } })
             break
         }
       }
       step.onBatch()
     }
     if (deadlines.signal.aborted) throw deadlines.signal.reason
+    return calls
   } catch (error) {
     void batches.return?.().catch(() => {})
     throw error

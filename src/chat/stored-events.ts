@@ -6,8 +6,8 @@ import type { Part } from './parts'
 
 /**
  * A finished generation's events rebuilt from what the database kept, for an Idempotency-Key retry that arrives
- * after the hub let the original events expire (or a stored response streamed again): its parts in order (one delta
- * per text or reasoning part, its tool calls), usage, then the outcome.
+ * after the hub let the original events expire (or a stored response streamed again): the stored parts in order (text
+ * and reasoning as one delta each, tool calls and results as their events), usage, then the outcome.
  */
 export async function* storedGenerationEvents(generation: GenerationRow, message: MessageRow): AsyncGenerator<SequencedEvent[]> {
   const generationId = generation.id
@@ -17,6 +17,7 @@ export async function* storedGenerationEvents(generation: GenerationRow, message
     if (part.type === 'text' && part.text) events.push({ type: 'text.delta', data: { generationId, delta: part.text } })
     else if (part.type === 'reasoning' && part.text) events.push({ type: 'reasoning.delta', data: { generationId, delta: part.text } })
     else if (part.type === 'tool_call') events.push({ type: 'tool.call', data: { generationId, toolUseId: part.toolUseId, name: part.name, input: part.input } })
+    else if (part.type === 'tool_result') events.push({ type: 'tool.result', data: { generationId, toolUseId: part.toolUseId, output: part.content, isError: part.isError } })
   }
   if (generation.inputTokens !== null) events.push({ type: 'usage', data: { generationId, ...usage } })
   if (generation.status === 'completed') {

@@ -8,6 +8,8 @@ import type { UsageRecord } from './governance'
 import { PartsBuilder } from './parts-builder'
 import type { TurnOutcome, TurnPersistence } from './persistence'
 import { runStep, type StepResult } from './run-step'
+import { runToolRound } from '../tools/tool-round'
+import type { Toolset } from '../tools/toolset'
 
 const CHECKPOINT_MS = 1_000
 
@@ -23,14 +25,17 @@ export interface TurnSpec {
   request(): Promise<ModelRequest>
   /** Who the usage is recorded for. */
   account: Pick<UsageRecord, 'userId' | 'apiKeyId' | 'conversationId'>
+  /** The tools the server runs for this turn, once `request()` resolved; none when absent or null. */
+  tools?: (() => Toolset | null) | undefined
 }
 
-/** The request that continues the turn after a step, or null when the answer is complete (always, until tools run). */
-const nextStep = (_result: StepResult): ModelRequest | null => null
+/** The last step's request: no tools, so the model must answer (the provider shows earlier tool use as text). */
+const withoutTools = (request: ModelRequest): ModelRequest => ({ ...request, tools: undefined, toolChoice: undefined })
 
 /**
- * A turn as a producer: `generation.started`, then model steps (one today; the tool loop will add steps while the
- * model stops for tool use), then the outcome — stored through `persistence`, its usage recorded through
+ * A turn as a producer: `generation.started`, then model steps — while the model stops for tool use and the server
+ * runs the tools it called, their results go back to it, up to MAX_TOOL_STEPS model calls (the last without tools) —
+ * then the outcome — stored through `persistence`, its usage recorded through
  * governance, and only then announced as the terminal event.
  */
 export function turnProducer(services: Services, spec: TurnSpec, persistence: TurnPersistence): Producer {
@@ -69,12 +74,15 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
         .catch((error: unknown) => services.logger.error('usage could not be recorded', { generationId, error: String(error) }))
     }
 
-    const deadlines = new Deadlines(signal, {
-      connectSeconds: config.UPSTREAM_CONNECT_TIMEOUT_SECONDS,
-      firstTokenSeconds: config.UPSTREAM_FIRST_TOKEN_TIMEOUT_SECONDS,
-      idleSeconds: config.UPSTREAM_IDLE_TIMEOUT_SECONDS,
-      generationSeconds: config.GENERATION_MAX_SECONDS,
-    })
+    // Each model call has its own deadlines (tools run between them); the generation's limit spans them all.
+    const callDeadlines = () =>
+      new Deadlines(signal, {
+        connectSeconds: config.UPSTREAM_CONNECT_TIMEOUT_SECONDS,
+        firstTokenSeconds: config.UPSTREAM_FIRST_TOKEN_TIMEOUT_SECONDS,
+        idleSeconds: config.UPSTREAM_IDLE_TIMEOUT_SECONDS,
+        generationSeconds: Math.max(0, config.GENERATION_MAX_SECONDS - (Date.now() - started) / 1000),
+      })
+    let deadlines = callDeadlines()
     const step = {
       generationId,
       deadlines,
@@ -102,9 +110,21 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
 
     async function steps(): Promise<void> {
       try {
-        // The step loop: one model call per step, for as long as the answer asks for another (the tool loop's place).
-        for (let request: ModelRequest | null = await deadlines.race(spec.request()); request; request = nextStep(result)) {
-          await runStep(services.models, request, step, result)
+        const first = await deadlines.race(spec.request())
+        const tools = spec.tools?.() ?? null
+        // The step loop: one model call per step, then the server's tool calls, for as long as the model asks for them.
+        for (let request = first, number = 1; ; number++) {
+          // Only a turn whose tools the server runs has a last step (a stateless turn's tools are the caller's).
+          const last = tools !== null && number >= config.MAX_TOOL_STEPS
+          const calls = await runStep(services.models, last ? withoutTools(request) : request, step, result)
+          if (last || !tools || result.stopReason !== 'tool_use' || calls.length === 0) break
+          deadlines.dispose()
+          const more = await runToolRound(tools, calls, { generationId, signal, emit, builder })
+          checkpoint?.(builder.parts())
+          lastCheckpoint = Date.now()
+          if (!more) break
+          request = { ...first, messages: [...first.messages, { role: 'assistant', parts: builder.parts(), status: 'complete' }] }
+          step.deadlines = deadlines = callDeadlines()
         }
         deadlines.dispose()
         await finish({ state: 'completed', messageStatus: 'complete', errorCode: null })

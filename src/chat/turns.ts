@@ -17,6 +17,7 @@ import { sha256Hex } from '../lib/crypto'
 import { contextTokensFor, inferenceFor, resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
 import { conversationAccess, requireWrite } from '../services/conversation-access'
+import { checkToolResults, planTurnTools, type TurnTool, type TurnToolPlan } from '../tools/turn-tools'
 
 export const LIMITS = {
   textChars: 100_000,
@@ -37,8 +38,11 @@ export interface TurnInput {
   idempotencyKey?: string | undefined
   /** This turn's system prompt instead of the conversation's (null: none). */
   systemPrompt?: string | null | undefined
-  /** Tools the caller declared for this turn, how the model picks, structured output (ChatTurn). */
-  model?: Pick<ChatTurn, 'tools' | 'toolChoice' | 'textFormat'> | undefined
+  /** Tools besides the conversation's (server-side by name, client-side declared), and the task to run. */
+  tools?: TurnTool[] | undefined
+  task?: string | undefined
+  /** How the model picks among the tools, and structured output (ChatTurn). */
+  model?: Pick<ChatTurn, 'toolChoice' | 'textFormat'> | undefined
 }
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
@@ -47,7 +51,7 @@ const invalid = (path: string, message: string) => new AppError('validation_fail
 
 const decodedSize = (base64: string) => Math.floor((base64.length * 3) / 4) - (base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0)
 
-/** User content as parts, within Bedrock's limits: only text, images and documents come from the user. */
+/** User content as parts, within Bedrock's limits: text, images, documents, and results of client-side tools. */
 export function userParts(content: string | Part[]): Part[] {
   const parts: Part[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content
   if (parts.length === 0) throw invalid('content', 'must not be empty')
@@ -138,9 +142,10 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
   const { conversation } = access
   const parts = userParts(input.content)
   const modelId = resolveModel(services, input.modelId, conversation.modelId)
+  const tools = await planTurnTools(services, conversation, input)
   const key = input.idempotencyKey
   const requestHash = key
-    ? await sha256Hex(JSON.stringify([conversation.id, input.content, input.modelId ?? null, input.inference ?? null, input.parentId ?? null]))
+    ? await sha256Hex(JSON.stringify([conversation.id, input.content, input.modelId ?? null, input.inference ?? null, input.parentId ?? null, ...(input.tools || input.task ? [input.tools ?? null, input.task ?? null] : [])]))
     : null
   let retrying: MessageRow | null = null
   if (key && requestHash) {
@@ -155,7 +160,7 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
     services,
     auth,
     conversation,
-    { parts, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash, systemPrompt: input.systemPrompt, model: input.model },
+    { parts, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash, tools, systemPrompt: input.systemPrompt, model: input.model },
     options,
   )
 }
@@ -175,7 +180,8 @@ export async function regenerateTurn(services: Services, auth: AuthContext, conv
   const message = await findMessage(services.db, input.userMessageId)
   if (!message || message.conversationId !== conversation.id || message.role !== 'user') throw notFound('Message')
   const modelId = resolveModel(services, input.modelId, conversation.modelId)
-  return beginTurn(services, auth, conversation, { parts: message.parts as Part[], reply: message, modelId, inference: input.inference, key: undefined, requestHash: null }, options)
+  const tools = await planTurnTools(services, conversation, {})
+  return beginTurn(services, auth, conversation, { parts: message.parts as Part[], reply: message, modelId, inference: input.inference, key: undefined, requestHash: null, tools }, options)
 }
 
 interface TurnPlan {
@@ -188,6 +194,7 @@ interface TurnPlan {
   inference: InferenceConfig | undefined
   key: string | undefined
   requestHash: string | null
+  tools: TurnToolPlan
   systemPrompt?: string | null | undefined
   model?: TurnInput['model']
 }
@@ -202,6 +209,7 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
   const leafId = retrying ? retrying.parentId : plan.parentId
   const chain = leafId === null ? [] : await conversationChain(services.db, conversation.id, leafId ?? null)
   if (leafId && chain.length === 0) throw notFound('Parent message')
+  if (!retrying) checkToolResults(parts, chain[chain.length - 1])
   const parentId = chain[chain.length - 1]?.id ?? null
 
   const now = services.now()
@@ -226,7 +234,7 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
     createdAt: now,
     updatedAt: now,
   }
-  const inference = inferenceFor(services.config, modelId, plan.inference)
+  const inference = inferenceFor(services.config, modelId, { ...conversation.inference, ...plan.inference })
   const systemPrompt = plan.systemPrompt !== undefined ? plan.systemPrompt : conversation.systemPrompt
   const systemTokens = systemPrompt ? estimateTokens([{ type: 'text', text: systemPrompt }]) : 0
   const budget = contextTokensFor(services.config, modelId) - (inference.maxTokens ?? services.config.DEFAULT_MAX_TOKENS) - systemTokens
@@ -285,8 +293,9 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
 
   try {
     // Media bytes stay in the database until the producer builds the model request.
-    const chat: ChatTurn = { generation, apiKeyId: auth.apiKeyId, history: fitted.messages, systemPrompt, inference, ...plan.model }
-    await services.hub.start({ generationId, conversationId: conversation.id, task: 'chat', input: chat })
+    const { task, ...tools } = plan.tools
+    const chat: ChatTurn = { generation, apiKeyId: auth.apiKeyId, history: fitted.messages, systemPrompt, inference, ...tools, ...plan.model }
+    await services.hub.start({ generationId, conversationId: conversation.id, task, input: chat })
   } catch (error) {
     await sweepOrphanedGenerations(services.db, services.now(), [generationId])
     throw error

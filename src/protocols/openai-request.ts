@@ -133,10 +133,10 @@ export function functionTools(
   choice: 'none' | 'auto' | 'required' | { name: string } | null | undefined,
   messages: readonly ModelMessage[],
 ): { tools?: ToolDefinition[]; toolChoice?: ToolChoice } {
-  const historyHasTools = messages.some((message) => message.parts.some((part) => part.type === 'tool_call' || part.type === 'tool_result'))
-  if (functions.length === 0 || (choice === 'none' && !historyHasTools)) return {}
+  // `none` sends no tools: the model cannot call one (earlier tool calls and results then reach Bedrock as text).
+  if (functions.length === 0 || choice === 'none') return {}
   const tools = functions.map((fn) => ({ name: fn.name, ...(fn.description ? { description: fn.description } : {}), inputSchema: fn.parameters ?? { type: 'object', properties: {} } }))
-  if (!choice || choice === 'auto' || choice === 'none') return { tools }
+  if (!choice || choice === 'auto') return { tools }
   if (choice === 'required') return { tools, toolChoice: { type: 'any' } }
   if (!tools.some((tool) => tool.name === choice.name)) throw invalid('tool_choice', `${choice.name.slice(0, 64)} is not one of the tools`)
   return { tools, toolChoice: { type: 'tool', name: choice.name } }

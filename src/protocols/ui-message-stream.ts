@@ -30,13 +30,15 @@ const DONE = 'data: [DONE]\n\n'
 
 /**
  * A stateful encoder for one generation's event batches: each call returns the chunks of one batch as one string.
- * A text or reasoning part opens on its first delta and closes when another kind of part begins or at the end.
+ * A text or reasoning part opens on its first delta and closes when another kind of part begins or at the end. Each
+ * model call of a tool loop is a step: what follows tool results starts a new one.
  */
 export function createUiMessageEncoder(): (events: readonly SequencedEvent[]) => string {
   let open: 'text' | 'reasoning' | null = null
   let partId = ''
   let parts = 0
   let conversationId = ''
+  let afterResults = false
   let out = ''
   const chunk = (value: object) => {
     out += `data: ${JSON.stringify(value)}\n\n`
@@ -45,7 +47,15 @@ export function createUiMessageEncoder(): (events: readonly SequencedEvent[]) =>
     if (open) chunk({ type: `${open}-end`, id: partId })
     open = null
   }
+  const nextStep = () => {
+    if (!afterResults) return
+    afterResults = false
+    close()
+    chunk({ type: 'finish-step' })
+    chunk({ type: 'start-step' })
+  }
   const delta = (kind: 'text' | 'reasoning', text: string) => {
+    nextStep()
     if (open !== kind) {
       close()
       open = kind
@@ -75,11 +85,13 @@ export function createUiMessageEncoder(): (events: readonly SequencedEvent[]) =>
           delta('reasoning', event.data.delta)
           break
         case 'tool.call':
+          nextStep()
           close()
           chunk({ type: 'tool-input-available', toolCallId: event.data.toolUseId, toolName: event.data.name, input: event.data.input ?? {} })
           break
         case 'tool.result':
           close()
+          afterResults = true
           if (event.data.isError) chunk({ type: 'tool-output-error', toolCallId: event.data.toolUseId, errorText: errorTextOf(event.data.output) })
           else chunk({ type: 'tool-output-available', toolCallId: event.data.toolUseId, output: event.data.output ?? null })
           break

@@ -121,7 +121,9 @@ export async function createResponse(services: Services, auth: AuthContext, body
         inference: turn.inference,
         parentId,
         systemPrompt: turn.system,
-        model: { tools: turn.tools, toolChoice: turn.toolChoice, textFormat: turn.textFormat },
+        // The caller's function tools are client-side tools of the turn: a call to one ends it (stopReason tool_use).
+        tools: turn.tools?.map((tool) => ({ ...tool, inputSchema: tool.inputSchema as Record<string, unknown> })),
+        model: { toolChoice: turn.toolChoice, textFormat: turn.textFormat },
       },
       options,
     )

@@ -10,6 +10,8 @@ import type { GenerationTask, ProducerContext, TaskRunner } from './hub'
  */
 export interface TaskDefinition<S, I> {
   name: string
+  /** What the task does, for GET /v1/tasks. */
+  description?: string | undefined
   input: z.ZodType<I>
   run(services: S, input: I, context: ProducerContext): Promise<void>
   /** The events that end an interrupted generation's stream, given the events it had stored; the last is terminal. */
@@ -23,6 +25,8 @@ export function defineTask<S, I>(definition: TaskDefinition<S, I>): TaskDefiniti
 /** The tasks a set of services can run, by name. */
 export interface TaskRegistry {
   has(name: string): boolean
+  /** The registered tasks, in registration order. */
+  list(): { name: string; description: string }[]
   /** The task, its input checked against its definition: for tasks that arrive from elsewhere (an RPC). Throws. */
   parse(task: GenerationTask): GenerationTask
   /** Runs the task to its terminal event. */
@@ -53,6 +57,7 @@ export function createTaskRegistry<S>(services: () => S, definitions: readonly T
   }
   return {
     has: (name) => byName.has(name),
+    list: () => definitions.map((definition) => ({ name: definition.name, description: definition.description ?? '' })),
     parse(task) {
       const parsed = definitionOf(task).input.safeParse(task.input)
       if (!parsed.success) throw new Error(`invalid input for task "${task.task}": ${parsed.error.message}`)

@@ -221,7 +221,7 @@ describe('tools', () => {
     const call = choice.message.tool_calls![0]!
     messages.push(choice.message, { role: 'tool', tool_call_id: call.id, content: 'Sunny and mild' })
     const second = await openai.chat.completions.create({ model: MODEL, messages, tools: [WEATHER] })
-    expect(second.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'You said: "Sunny and mild". This is the Bedrock emulator.' } })
+    expect(second.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'Tool results: Sunny and mild' } })
     const sent = lastRequest().messages
     expect(sent).toHaveLength(3)
     expect(sent[1]!.content.at(-1)).toEqual({ toolUse: { toolUseId: call.id, name: 'get_weather', input: { city: 'Paris' } } })
@@ -255,6 +255,28 @@ describe('tools', () => {
     expect(lastRequest().toolConfig?.toolChoice).toEqual({ tool: { name: 'get_weather' } })
     await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], tools: [WEATHER], tool_choice: 'none' })
     expect(lastRequest().toolConfig).toBeUndefined()
+  })
+
+  it('none with tool calls in the history sends no tools: the calls and results reach Bedrock as text', async () => {
+    const openai = await client()
+    const answer = await openai.chat.completions.create({
+      model: MODEL,
+      tools: [WEATHER],
+      tool_choice: 'none',
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Snow' },
+      ],
+    })
+    expect(answer.choices[0]!.finish_reason).toBe('stop')
+    const sent = lastRequest()
+    expect(sent.toolConfig).toBeUndefined()
+    expect(sent.messages).toEqual([
+      { role: 'user', content: [{ text: 'Weather in Oslo?' }] },
+      { role: 'assistant', content: [{ text: '[called the tool get_weather with {"city":"Oslo"}]' }] },
+      { role: 'user', content: [{ text: '[result of the tool get_weather: Snow]' }] },
+    ])
   })
 })
 

@@ -154,7 +154,7 @@ describe('tenancy', () => {
     expect(workspaceRoutes.length).toBeGreaterThanOrEqual(7)
     for (const { method, path } of workspaceRoutes) {
       const real = path.replace('/v1/workspaces/x_0123', `/v1/workspaces/${alice.workspace.id}`).replace(/x_0123$/, alice.user.id)
-      const body = method === 'GET' || method === 'DELETE' ? undefined : { name: 'hijack', email: bob.email, role: 'owner' }
+      const body = method === 'GET' || method === 'DELETE' ? undefined : { name: 'hijack', email: bob.email, role: 'owner', url: 'https://mcp.example.com/mcp' }
       await expectProblem(await bob.call(method, real, { body }), 404, 'not_found').catch((error: Error) => {
         throw new Error(`${method} ${real}: ${error.message}`)
       })

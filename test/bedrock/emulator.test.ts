@@ -45,7 +45,7 @@ describe('emulator directives', () => {
       delayMs: 10,
       ttftMs: 20,
       reasoning: true,
-      tool: { name: 'get_weather', input: { city: 'Paris ]]', n: [1, 2] } },
+      tools: [{ name: 'get_weather', input: { city: 'Paris ]]', n: [1, 2] } }],
       failAfter: 2,
       failWith: 'throttlingException',
     })

@@ -47,7 +47,7 @@ describe('chat completions under workerd', () => {
     expect(call).toMatchObject({ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } })
     messages.push(first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: 'Warm' })
     const second = await openai.chat.completions.create({ model: MODEL, messages, tools: [weather] })
-    expect(second.choices[0]!.message.content).toBe('You said: "Warm". This is the Bedrock emulator.')
+    expect(second.choices[0]!.message.content).toBe('Tool results: Warm')
 
     // Stateless: nothing of this user's is stored (other tests share this D1 database).
     const stored = await env.DB.prepare('SELECT (SELECT count(*) FROM conversations WHERE user_id = ?1) + (SELECT count(*) FROM messages WHERE user_id = ?1) AS n')

@@ -3,7 +3,7 @@ import { statusByErrorType } from '../bedrock-error'
 import { encodeHeaders, encodeMessage } from '../event-stream-encoder'
 import { DirectiveError, parseDirectives } from './directives'
 import { validateConverseRequest } from './request-validation'
-import { contentBlocks, scriptAnswer, type ScriptedAnswer } from './scripted-answer'
+import { contentBlocks, resultsAnswer, scriptAnswer, type ScriptedAnswer } from './scripted-answer'
 import { structuredAnswer } from './structured-output'
 import { createSigV4Verifier, type VerifierCredentials } from './sigv4-verifier'
 
@@ -63,10 +63,12 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
     if (options.models && !options.models.includes(modelId)) return errorResponse('ValidationException', 'The provided model identifier is invalid.')
     const problem = validateConverseRequest(input)
     if (problem) return errorResponse('ValidationException', problem)
-    const converseRequest = input as { messages: Json[]; system?: Json[]; inferenceConfig?: { maxTokens?: number } }
+    const converseRequest = input as { messages: Json[]; system?: Json[]; inferenceConfig?: { maxTokens?: number }; toolConfig?: unknown }
     const structured = structuredAnswer(input as Json)
     if (structured && 'error' in structured) return errorResponse('ValidationException', structured.error)
 
+    // After tool results, the directives are those of the user's own prompt (the last user text).
+    const results = toolResultsOfLastMessage(converseRequest.messages)
     const text = lastUserText(converseRequest.messages)
     let parsed: ReturnType<typeof parseDirectives>
     try {
@@ -76,7 +78,12 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
       throw error
     }
     const { directives, prompt } = parsed
-    if (directives.error !== undefined) {
+    if (results && !(directives.repeat && directives.tools && converseRequest.toolConfig)) {
+      const answer = resultsAnswer(results, directives)
+      const usage = { inputTokens: estimateInputTokens(converseRequest), outputTokens: answer.outputTokens }
+      return operation === 'converse' ? converseResponse(answer, usage, started) : streamResponse(answer, usage, started, modelId)
+    }
+    if (directives.error !== undefined && !results) {
       const status = statusByErrorType[directives.error]
       if (status === undefined) return errorResponse('ValidationException', `Emulator directive: unknown error type ${directives.error}`)
       const seen = scriptedErrorsSeen.get(text) ?? 0
@@ -86,7 +93,8 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
       }
     }
 
-    const answer = scriptAnswer(text, prompt, directives, converseRequest.inferenceConfig?.maxTokens, structured?.json)
+    // Each repeated call gets its own toolUseId: the script's seed takes the conversation's length.
+    const answer = scriptAnswer(results ? `${text}#${converseRequest.messages.length}` : text, prompt, directives, converseRequest.inferenceConfig?.maxTokens, structured?.json)
     const usage = { inputTokens: estimateInputTokens(converseRequest), outputTokens: answer.outputTokens }
     return operation === 'converse'
       ? converseResponse(answer, usage, started)
@@ -94,7 +102,7 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
   }
 
   async function converseResponse(answer: ScriptedAnswer, usage: Usage, started: number): Promise<Response> {
-    const deltas = (answer.reasoning?.deltas.length ?? 0) + answer.textDeltas.length + (answer.tool?.inputChunks.length ?? 0)
+    const deltas = (answer.reasoning?.deltas.length ?? 0) + answer.textDeltas.length + (answer.tools ?? []).reduce((sum, tool) => sum + tool.inputChunks.length, 0)
     const pacing = answer.ttftMs + answer.delayMs * Math.max(0, deltas - 1)
     if (pacing > 0) await sleep(pacing)
     if (answer.failure) {
@@ -193,9 +201,9 @@ function streamSteps(answer: ScriptedAnswer, usage: Usage, elapsedMs: () => numb
     return steps
   }
   if (answer.textDeltas.length > 0) event('contentBlockStop', { contentBlockIndex: index++ })
-  if (answer.tool) {
-    event('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: answer.tool.toolUseId, name: answer.tool.name } } })
-    for (const input of answer.tool.inputChunks) delta(index, { toolUse: { input } })
+  for (const tool of answer.tools ?? []) {
+    event('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: tool.toolUseId, name: tool.name } } })
+    for (const input of tool.inputChunks) delta(index, { toolUse: { input } })
     event('contentBlockStop', { contentBlockIndex: index++ })
   }
   event('messageStop', { stopReason: answer.stopReason })
@@ -241,20 +249,27 @@ function errorResponse(type: string, message: string, status = statusByErrorType
   })
 }
 
-/** The text of the last user message (its tool results' text when it has no text of its own). */
+/** The text of the last user message that has text of its own (the user's prompt, past any tool results). */
 function lastUserText(messages: Json[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i]!
     if (message.role !== 'user') continue
-    const blocks = message.content as Json[]
-    const texts = blocks.filter((block) => typeof block.text === 'string').map((block) => block.text as string)
+    const texts = (message.content as Json[]).filter((block) => typeof block.text === 'string').map((block) => block.text as string)
     if (texts.length > 0) return texts.join('\n')
-    return blocks
-      .flatMap((block) => ((block.toolResult as Json | undefined)?.content as Json[] | undefined) ?? [])
-      .map((item) => (typeof item.text === 'string' ? item.text : JSON.stringify(item.json)))
-      .join('\n')
   }
   return ''
+}
+
+/** Each tool result's text when the last message is a user message of tool results only; null otherwise. */
+function toolResultsOfLastMessage(messages: Json[]): string[] | null {
+  const last = messages[messages.length - 1]
+  if (last?.role !== 'user') return null
+  const blocks = last.content as Json[]
+  if (blocks.some((block) => typeof block.text === 'string') || !blocks.some((block) => block.toolResult)) return null
+  return blocks.flatMap((block) => {
+    const content = (block.toolResult as Json | undefined)?.content as Json[] | undefined
+    return content ? [content.map((item) => (typeof item.text === 'string' ? item.text : JSON.stringify(item.json))).join('\n')] : []
+  })
 }
 
 /** About four characters per token, over every text in the request. */

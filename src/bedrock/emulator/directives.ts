@@ -17,7 +17,13 @@ export interface Directives {
   failWith?: string
   /** The message of the scripted error or exception (a bare word or a JSON string), e.g. one naming an ARN. */
   errorMessage?: string
-  tool?: { name: string; input: unknown }
+  /**
+   * The tools to call (`tool=NAME input=JSON`, repeatable: several calls in one answer) when the last message is the
+   * user's own text. After tool results the emulator answers with text holding each result, unless `repeat`: then it
+   * calls them again for as long as the request declares tools.
+   */
+  tools?: { name: string; input: unknown }[]
+  repeat?: boolean
   reasoning?: boolean
 }
 
@@ -25,7 +31,7 @@ export class DirectiveError extends Error {}
 
 const OPEN = '[[emulator'
 
-type Settings = Omit<Directives, 'tool'> & { toolName?: string; toolInput?: { value: unknown } }
+type Settings = Directives
 
 /** Splits `text` into its directives and the remaining prompt (directives removed, whitespace collapsed). */
 export function parseDirectives(text: string): { directives: Directives; prompt: string } {
@@ -37,10 +43,7 @@ export function parseDirectives(text: string): { directives: Directives; prompt:
     from = parseBlock(text, start + OPEN.length, settings)
   }
   prompt += text.slice(from)
-  const { toolName, toolInput, ...directives } = settings
-  if (toolName !== undefined) (directives as Directives).tool = { name: toolName, input: toolInput ? toolInput.value : {} }
-  else if (toolInput) throw new DirectiveError('input= needs tool=NAME')
-  return { directives, prompt: prompt.replace(/\s+/g, ' ').trim() }
+  return { directives: settings, prompt: prompt.replace(/\s+/g, ' ').trim() }
 }
 
 /** Parses settings from `at` up to the closing `]]`; returns the index after it. */
@@ -97,18 +100,22 @@ function apply(directives: Settings, key: string, value: string | undefined): vo
       return
     }
     case 'tool':
-      directives.toolName = word(key, value)
+      directives.tools = [...(directives.tools ?? []), { name: word(key, value), input: {} }]
       return
-    case 'input':
+    case 'input': {
+      const tool = directives.tools?.at(-1)
+      if (!tool) throw new DirectiveError('input= needs tool=NAME')
       try {
-        directives.toolInput = { value: JSON.parse(word(key, value)) }
+        tool.input = JSON.parse(word(key, value))
       } catch {
         throw new DirectiveError(`input= must be JSON: ${value}`)
       }
       return
+    }
     case 'reasoning':
-      if (value !== undefined) throw new DirectiveError('reasoning takes no value')
-      directives.reasoning = true
+    case 'repeat':
+      if (value !== undefined) throw new DirectiveError(`${key} takes no value`)
+      directives[key] = true
       return
     default:
       throw new DirectiveError(`unknown emulator directive: ${key}`)

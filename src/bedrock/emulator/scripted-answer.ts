@@ -5,7 +5,7 @@ import type { Directives } from './directives'
 export interface ScriptedAnswer {
   reasoning?: { deltas: string[]; signature: string }
   textDeltas: string[]
-  tool?: { toolUseId: string; name: string; input: unknown; inputChunks: string[] }
+  tools?: { toolUseId: string; name: string; input: unknown; inputChunks: string[] }[]
   /** Mid-stream exception (camelCase wire type) raised after this many text deltas. */
   failure?: { afterTextDeltas: number; exceptionType: string; message?: string }
   stopReason: StopReason
@@ -27,7 +27,7 @@ const FILLER =
 export function scriptAnswer(text: string, prompt: string, directives: Directives, maxTokens?: number, json?: string): ScriptedAnswer {
   const seed = fnv1a(text)
   let textDeltas = json !== undefined ? (json.match(/[^]{1,8}/g) ?? []) : directives.tokens === undefined ? echoDeltas(prompt) : fillerDeltas(seed, directives.tokens)
-  let stopReason: StopReason = directives.tool ? 'tool_use' : 'end_turn'
+  let stopReason: StopReason = directives.tools ? 'tool_use' : 'end_turn'
   if (maxTokens !== undefined && maxTokens < textDeltas.length) {
     textDeltas = textDeltas.slice(0, maxTokens)
     stopReason = 'max_tokens'
@@ -44,11 +44,12 @@ export function scriptAnswer(text: string, prompt: string, directives: Directive
     answer.reasoning = { deltas, signature: signatureFor(seed) }
     answer.outputTokens += deltas.length
   }
-  if (directives.tool && stopReason !== 'max_tokens') {
-    const json = JSON.stringify(directives.tool.input) ?? '{}'
-    const inputChunks = splitInTwoOrMore(json)
-    answer.tool = { toolUseId: `tooluse_${seed.toString(36)}${(seed >>> 7).toString(36)}`, name: directives.tool.name, input: directives.tool.input, inputChunks }
-    answer.outputTokens += inputChunks.length
+  if (directives.tools && stopReason !== 'max_tokens') {
+    answer.tools = directives.tools.map((tool, i) => {
+      const inputChunks = splitInTwoOrMore(JSON.stringify(tool.input) ?? '{}')
+      answer.outputTokens += inputChunks.length
+      return { toolUseId: `tooluse_${seed.toString(36)}${(seed >>> 7).toString(36)}${i === 0 ? '' : `_${i}`}`, name: tool.name, input: tool.input, inputChunks }
+    })
   }
   if (directives.failAfter !== undefined) {
     const type = directives.failWith ?? 'modelStreamErrorException'
@@ -61,12 +62,21 @@ export function scriptAnswer(text: string, prompt: string, directives: Directive
   return answer
 }
 
+/**
+ * The answer after tool results: text holding each result verbatim (`calculator` on 6*7 answers "… 42"), paced by
+ * the prompt's delay directives.
+ */
+export function resultsAnswer(results: readonly string[], directives: Directives): ScriptedAnswer {
+  const textDeltas = ['Tool results:', ...results.map((result, i) => `${i === 0 ? ' ' : ' | '}${result}`)]
+  return { textDeltas, stopReason: 'end_turn', outputTokens: textDeltas.length, ttftMs: directives.ttftMs ?? 0, delayMs: directives.delayMs ?? 0 }
+}
+
 /** The answer as Converse content blocks (reasoning, text, toolUse — the stream's block order). */
 export function contentBlocks(answer: ScriptedAnswer): ConverseContentBlock[] {
   const blocks: ConverseContentBlock[] = []
   if (answer.reasoning) blocks.push({ reasoningContent: { reasoningText: { text: answer.reasoning.deltas.join(''), signature: answer.reasoning.signature } } })
   if (answer.textDeltas.length > 0) blocks.push({ text: answer.textDeltas.join('') })
-  if (answer.tool) blocks.push({ toolUse: { toolUseId: answer.tool.toolUseId, name: answer.tool.name, input: answer.tool.input } })
+  for (const tool of answer.tools ?? []) blocks.push({ toolUse: { toolUseId: tool.toolUseId, name: tool.name, input: tool.input } })
   return blocks
 }
 

@@ -1,4 +1,5 @@
 import { sqliteTable, text, integer, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import type { InferenceConfig } from '../../models/model-client'
 import { users } from './users'
 import { workspaces } from './workspaces'
 
@@ -16,6 +17,10 @@ export const conversations = sqliteTable(
     title: text('title'),
     modelId: text('model_id'),
     systemPrompt: text('system_prompt'),
+    /** Copied from its assistant at creation: inference settings, server-side tool names, task (null: none, `chat`). */
+    inference: text('inference', { mode: 'json' }).$type<InferenceConfig>(),
+    tools: text('tools', { mode: 'json' }).$type<string[]>(),
+    task: text('task'),
     visibility: text('visibility', { enum: ['private', 'workspace'] }).notNull().default('private'),
     archived: integer('archived', { mode: 'boolean' }).notNull().default(false),
     activeGenerationId: text('active_generation_id'),

@@ -12,6 +12,7 @@ import { resolveModel, startTurn } from '../../chat/turns'
 import { workspaceAccess } from '../../services/workspace-access'
 import { eventStreamResponse, lastEventId, waitUntil } from '../generations/event-stream'
 import { findPersonalWorkspace } from '../../db/repositories/workspaces'
+import { conversationPreset } from '../../services/assistants'
 import type { AppRouteHandler, Services } from '../../types'
 import type * as routes from './conversations.routes'
 
@@ -23,13 +24,12 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const body = c.req.valid('json')
   const workspaceId = body.workspaceId ?? auth.workspaceScope ?? (await personalWorkspaceId(services, auth.userId))
   await workspaceAccess(services, auth, workspaceId, 'member')
-  if (body.assistantId) throw notFound('Assistant')
+  const preset = await conversationPreset(services, auth, body, workspaceId)
   const now = services.now()
   const row: repo.ConversationRow = {
     id: services.newId('conv'),
     workspaceId,
     userId: auth.userId,
-    assistantId: null,
     title: body.title ?? null,
     modelId: body.modelId ? resolveModel(services, body.modelId) : null,
     systemPrompt: body.systemPrompt ?? null,
@@ -41,6 +41,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     clientChatId: null,
     createdAt: now,
     updatedAt: now,
+    ...preset,
   }
   await repo.insertConversation(services.db, row)
   return c.json(renderConversation(row), 201)

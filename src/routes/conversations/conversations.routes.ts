@@ -7,6 +7,7 @@ import { access } from '../../middleware/scopes'
 import { jsonBody, jsonContent, pathId } from '../../schemas'
 import { PartSchema } from '../../chat/parts'
 import { ConversationSchema, MessageSchema } from '../../chat/render'
+import { TaskNameSchema, TurnToolsSchema } from '../../tools/turn-tools'
 
 const tags = ['Conversations']
 const ConversationParams = z.object({ id: pathId('conv_01J...') })
@@ -119,6 +120,8 @@ export const TurnBody = z
     modelId: ModelId.optional(),
     inference: InferenceSchema.optional(),
     parentId: z.string().min(1).max(100).optional(),
+    tools: TurnToolsSchema.optional(),
+    task: TaskNameSchema.optional(),
   })
   .openapi('Turn')
 

@@ -10,6 +10,7 @@ import { webSocketErrorFrame, webSocketFrame } from '../../protocols/websocket'
 import type { SequencedEvent } from '../../stream/events'
 import type { AuthContext, Services } from '../../types'
 import { InferenceSchema } from '../conversations/conversations.routes'
+import { TaskNameSchema, TurnToolsSchema } from '../../tools/turn-tools'
 import { CloseCode, defaultSocketLimits, type SocketLimits, type WebSocketOptions } from './socket-options'
 import { TokenBucket } from './token-bucket'
 
@@ -20,6 +21,8 @@ const ClientMessage = z.discriminatedUnion('type', [
     modelId: z.string().min(1).max(300).optional(),
     inference: InferenceSchema.optional(),
     parentId: z.string().min(1).max(100).optional(),
+    tools: TurnToolsSchema.optional(),
+    task: TaskNameSchema.optional(),
   }),
   z.object({ type: z.literal('cancel'), generationId: z.string().min(1).max(100).optional() }),
   z.object({ type: z.literal('resume'), generationId: z.string().min(1).max(100), after: z.number().int().min(0).default(0) }),

@@ -1,8 +1,9 @@
 import { findConversationIdByClientChatId, insertConversation, type ConversationRow } from '../../db/repositories/conversations'
 import { findPersonalWorkspace } from '../../db/repositories/workspaces'
-import { AppError, notFound } from '../../errors'
+import { AppError } from '../../errors'
 import { resolveModel } from '../../chat/turns'
 import { workspaceAccess } from '../../services/workspace-access'
+import { conversationPreset } from '../../services/assistants'
 import type { AuthContext, Services } from '../../types'
 
 const isConversationId = (chatId: string) => chatId.startsWith('conv_')
@@ -29,13 +30,12 @@ export async function conversationForChat(services: Services, auth: AuthContext,
   const workspaceId = create.workspaceId ?? auth.workspaceScope ?? (await findPersonalWorkspace(services.db, auth.userId))?.id
   if (!workspaceId) throw new AppError('validation_failed', 'workspaceId: required (you have no personal workspace)', { errors: [{ path: 'workspaceId', message: 'Required' }] })
   await workspaceAccess(services, auth, workspaceId, 'member')
-  if (create.assistantId) throw notFound('Assistant')
+  const preset = await conversationPreset(services, auth, create, workspaceId)
   const now = services.now()
   const row: ConversationRow = {
     id: services.newId('conv'),
     workspaceId,
     userId: auth.userId,
-    assistantId: null,
     title: null,
     modelId: create.modelId ? resolveModel(services, create.modelId) : null,
     systemPrompt: null,
@@ -47,6 +47,7 @@ export async function conversationForChat(services: Services, auth: AuthContext,
     clientChatId: chatId,
     createdAt: now,
     updatedAt: now,
+    ...preset,
   }
   try {
     await insertConversation(services.db, row)

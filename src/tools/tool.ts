@@ -1,0 +1,67 @@
+import { z } from '@hono/zod-openapi'
+import type { ToolDefinition } from '../models/model-client'
+
+/** What a tool call gave back: its output (text or JSON) and whether the tool failed (the model is told so). */
+export interface ToolOutcome {
+  output: unknown
+  isError: boolean
+}
+
+export interface ToolRunOptions {
+  /** Aborts at a cancel of the turn or the call's timeout. */
+  signal: AbortSignal
+}
+
+/** A tool the server runs itself: built into the app (src/tools/builtin/) or reached on an MCP server. */
+export interface ServerTool {
+  name: string
+  description: string
+  /** JSON Schema of the input, as Converse `toolConfig` and GET /v1/tools show it. */
+  inputSchema: Record<string, unknown>
+  source: 'builtin' | 'mcp'
+  /** The MCP server's name, for `source: "mcp"`. */
+  server?: string | undefined
+  run(input: unknown, options: ToolRunOptions): Promise<ToolOutcome>
+}
+
+/** A tool input the model got wrong: the message goes back to the model as an error result. */
+export class ToolInputError extends Error {}
+
+/**
+ * A built-in tool from a zod input schema: the schema is its JSON Schema for the model, and checks what the model
+ * sends (a bad input is an error result the model sees, never a failed turn).
+ */
+export function defineTool<I extends z.ZodType>(definition: {
+  name: string
+  description: string
+  input: I
+  run(input: z.output<I>, options: ToolRunOptions): Promise<unknown> | unknown
+}): ServerTool {
+  const { $schema: _, ...inputSchema } = z.toJSONSchema(definition.input, { io: 'input' }) as Record<string, unknown>
+  return {
+    name: definition.name,
+    description: definition.description,
+    inputSchema,
+    source: 'builtin',
+    async run(input, options) {
+      const parsed = definition.input.safeParse(input)
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`)
+        return { output: `Invalid input for ${definition.name}: ${issues.join('; ')}`, isError: true }
+      }
+      try {
+        return { output: await definition.run(parsed.data, options), isError: false }
+      } catch (error) {
+        if (error instanceof ToolInputError) return { output: error.message, isError: true }
+        throw error
+      }
+    },
+  }
+}
+
+/** The tool as the model is told about it. */
+export const toolDefinition = (tool: Pick<ServerTool, 'name' | 'description' | 'inputSchema'>): ToolDefinition => ({
+  name: tool.name,
+  description: tool.description,
+  inputSchema: tool.inputSchema,
+})
