@@ -241,7 +241,7 @@ describe('responses with the openai client', () => {
       input: [{ type: 'function_call_output', call_id: call.call_id, output: 'Warm and sunny' }],
       tools: [WEATHER],
     })
-    expect(second.output_text).toBe('You said: "Warm and sunny". This is the Bedrock emulator.')
+    expect(second.output_text).toBe('Tool results: Warm and sunny')
     expect(lastRequest().messages.at(-1)).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: call.call_id, content: [{ text: 'Warm and sunny' }], status: 'success' } }] })
     // Bedrock reads tool calls in the history only with the tools declared: a follow-up without them is a clear 400.
     await expect(openai.responses.create({ model: MODEL, previous_response_id: second.id, input: 'Thanks' })).rejects.toMatchObject({ status: 400, param: 'tools' })
@@ -252,7 +252,7 @@ describe('responses with the openai client', () => {
       { type: 'function_call_output', call_id: 'call_1', output: 'Cold' },
     ]
     const stateless = await openai.responses.create({ model: MODEL, input, tools: [WEATHER], store: false })
-    expect(stateless.output_text).toBe('You said: "Cold". This is the Bedrock emulator.')
+    expect(stateless.output_text).toBe('Tool results: Cold')
     expect((stateless as unknown as { store: boolean }).store).toBe(false)
     await expect(openai.responses.retrieve(stateless.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
 

@@ -70,7 +70,7 @@ describe('responses under workerd with the Durable Object hub', () => {
       input: [{ type: 'function_call_output', call_id: call.call_id, output: 'Warm' }],
       tools: [tool],
     })
-    expect(second.output_text).toBe('You said: "Warm". This is the Bedrock emulator.')
+    expect(second.output_text).toBe('Tool results: Warm')
 
     await expect(openai.responses.create({ model: MODEL, previous_response_id: second.id, input: 'No tools' })).rejects.toMatchObject({ status: 400, param: 'tools' })
     const running = await openai.responses.create({ model: MODEL, previous_response_id: second.id, input: 'Long [[emulator tokens=400 delay=20]]', tools: [tool], background: true })
