@@ -16,6 +16,8 @@ export interface ChatTurn {
   generation: GenerationRow
   /** The API key that started the turn (its usage is recorded for it). */
   apiKeyId?: string | null | undefined
+  /** The conversation's workspace, billed for the turn (absent in turns started before it was passed: looked up). */
+  workspaceId?: string | null | undefined
   /** The chain fitted to the model (fitHistory), media without their bytes (loaded when the request is built). */
   history: HistoryMessage[]
   systemPrompt: string | null
@@ -33,6 +35,7 @@ const ChatTurnSchema = z.looseObject({
     modelId: z.string(),
   }),
   apiKeyId: z.string().nullish(),
+  workspaceId: z.string().nullish(),
   history: z.array(z.looseObject({ id: z.string(), role: z.enum(['user', 'assistant']), parts: z.array(z.unknown()), status: z.string() })),
   systemPrompt: z.string().nullable(),
   inference: z.looseObject({}),
@@ -150,7 +153,7 @@ export const chatTask = defineTask<Services, ChatTurn>({
         started: startedEvent(generation),
         assistantMessageId: generation.assistantMessageId,
         request: () => modelRequest(services.db, turn),
-        account: { userId: generation.userId, apiKeyId: turn.apiKeyId ?? null, conversationId: generation.conversationId },
+        account: { workspaceId: turn.workspaceId ?? null, userId: generation.userId, apiKeyId: turn.apiKeyId ?? null, conversationId: generation.conversationId },
       },
       conversationStore(services.db, generation, services.now),
     )(context)

@@ -5,6 +5,7 @@ import { GenerationInterrupted, type Producer } from '../stream/hub'
 import type { Services } from '../types'
 import { Deadlines } from './deadlines'
 import type { UsageRecord } from './governance'
+import { usageEntry } from '../governance/ledger'
 import { PartsBuilder } from './parts-builder'
 import type { TurnOutcome, TurnPersistence } from './persistence'
 import { runStep, type StepResult } from './run-step'
@@ -22,7 +23,7 @@ export interface TurnSpec {
   /** Builds the first model request (loading media bytes, say): inside the turn's deadlines. */
   request(): Promise<ModelRequest>
   /** Who the usage is recorded for. */
-  account: Pick<UsageRecord, 'userId' | 'apiKeyId' | 'conversationId'>
+  account: Pick<UsageRecord, 'workspaceId' | 'userId' | 'apiKeyId' | 'conversationId'>
 }
 
 /** The request that continues the turn after a step, or null when the answer is complete (always, until tools run). */
@@ -51,7 +52,9 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
     // Counted once the outcome is stored: a store that fails (and is retried as a failure below) counts once.
     const finish = async (outcome: Pick<TurnOutcome, 'state' | 'messageStatus' | 'errorCode'>) => {
       const { usage, stopReason } = result
-      await persistence.finish({ ...outcome, parts: builder.parts(), usage, stopReason, latencyMs: Date.now() - started })
+      // One ledger row per model call (the tool loop adds one per step, `step` counting from 0).
+      const ledger = usage ? [usageEntry(config, { id: services.newId('use'), ...spec.account, generationId, step: 0, modelId: spec.modelId, usage, at: services.now() })] : []
+      await persistence.finish({ ...outcome, parts: builder.parts(), usage, stopReason, latencyMs: Date.now() - started, ledger })
       metrics.generations.inc({ ...model, outcome: outcome.state })
       if (usage) {
         metrics.tokens.inc({ ...model, direction: 'input' }, usage.inputTokens)
@@ -65,6 +68,9 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
           outcome: outcome.state,
           inputTokens: usage?.inputTokens ?? 0,
           outputTokens: usage?.outputTokens ?? 0,
+          cacheReadTokens: usage?.cacheReadTokens ?? 0,
+          cacheWriteTokens: usage?.cacheWriteTokens ?? 0,
+          costPicoUsd: ledger.reduce((total, entry) => total + entry.costPicoUsd, 0),
         })
         .catch((error: unknown) => services.logger.error('usage could not be recorded', { generationId, error: String(error) }))
     }

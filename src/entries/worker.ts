@@ -26,6 +26,8 @@ import { randomSecret } from '../lib/crypto'
 import { createIdGenerator } from '../lib/ids'
 import { createLogger, type Logger } from '../lib/logger'
 import { GenerationObjectBase, type ObjectDependencies } from './generation-object'
+import { createDurableObjectCounters, type CounterObjectRpc } from '../governance/durable-object-counters'
+import { createMemoryCounters } from '../governance/memory-counters'
 import { createDurableObjectHub, type GenerationObjectRpc } from '../stream/durable-object-hub'
 import { createMemoryHub } from '../stream/memory-hub'
 
@@ -34,6 +36,8 @@ export interface WorkerEnv {
   DB?: D1Database
   /** The generations' Durable Object namespace (wrangler.toml `[[durable_objects.bindings]]` "GENERATIONS"). */
   GENERATIONS?: DurableObjectNamespace<GenerationObjectRpc>
+  /** The limits' counters, one Durable Object per limited subject (wrangler.toml binding "COUNTERS"). */
+  COUNTERS?: DurableObjectNamespace<CounterObjectRpc>
   /** Vars and secrets: NODE_ENV, JWT_SECRET, DATABASE_URL, … (see src/config.ts). */
   [name: string]: unknown
 }
@@ -84,7 +88,10 @@ function dependencies(env: WorkerEnv): ObjectDependencies {
   // bundled; `npm run dev:worker` and the workerd tests set it true.
   const { models, source } = modelClientFromConfig(config, { emulator: EDGECHAT_EMULATOR ? createBedrockEmulator : undefined })
   if (source === 'emulator') logger.warn('Bedrock emulator: no AWS credentials are configured, so answers are SYNTHETIC')
-  return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models }
+  // Limits' counters: Durable Objects (shared by every isolate) when bound, unless STREAM_STATE keeps state in the isolate.
+  const counters = env.COUNTERS && config.STREAM_STATE !== 'memory' ? createDurableObjectCounters(env.COUNTERS) : createMemoryCounters()
+  const clientAddress = (request: Request) => request.headers.get('cf-connecting-ip')
+  return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models, counters, clientAddress }
 }
 
 /**
@@ -130,6 +137,8 @@ export class GenerationObject extends GenerationObjectBase<WorkerEnv> {
     return dependencies(this.env)
   }
 }
+
+export { CounterObject } from './counter-object'
 
 const newRequestId = createIdGenerator()
 

@@ -1,0 +1,174 @@
+/**
+ * The usage ledger (usage_records): one row per model call, written with the generation's final state (one batch:
+ * a crash loses both or neither, and a retried write is ignored by the (generation, step) key), and read back as
+ * sums for budgets and GET /v1/usage.
+ */
+import { sql } from 'drizzle-orm'
+import type { Database } from '../db/database'
+import { runPreparedBatch } from '../db/prepared'
+import { costPico, PICO_PER_USD, tokenPrices, type TokenCounts } from './pricing'
+import type { ModelConfig } from '../models/registry'
+
+/** One model call's usage, as the ledger stores it. */
+export interface UsageEntry extends TokenCounts {
+  id: string
+  /** Null: the workspace of `conversationId` (read in the same statement). */
+  workspaceId: string | null
+  userId: string
+  apiKeyId: string | null
+  conversationId: string | null
+  generationId: string | null
+  step: number
+  modelId: string
+  costPicoUsd: number
+  createdAt: Date
+}
+
+/** What a model call reports, and who it is recorded for. */
+export interface ModelCall {
+  id: string
+  workspaceId: string | null
+  userId: string
+  apiKeyId: string | null
+  conversationId: string | null
+  generationId: string | null
+  step: number
+  modelId: string
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens?: number | undefined; cacheWriteTokens?: number | undefined }
+  at: Date
+}
+
+/** A model call as a ledger row: the cost is tokens × the catalog's price for `modelId`. */
+export function usageEntry(config: ModelConfig, call: ModelCall): UsageEntry {
+  const tokens: TokenCounts = {
+    inputTokens: call.usage.inputTokens,
+    outputTokens: call.usage.outputTokens,
+    cacheReadTokens: call.usage.cacheReadTokens ?? 0,
+    cacheWriteTokens: call.usage.cacheWriteTokens ?? 0,
+  }
+  const { usage: _usage, at, ...who } = call
+  return { ...who, ...tokens, costPicoUsd: costPico(tokens, tokenPrices(config, call.modelId)), createdAt: at }
+}
+
+const COLUMNS = [
+  'id',
+  'userId',
+  'apiKeyId',
+  'conversationId',
+  'generationId',
+  'step',
+  'modelId',
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'costPicoUsd',
+  'createdAt',
+] as const
+
+const INSERT = `insert or ignore into usage_records (id, user_id, api_key_id, conversation_id, generation_id, step, model_id, input_tokens,
+ output_tokens, cache_read_tokens, cache_write_tokens, cost_pico_usd, created_at, workspace_id)
+ values (${COLUMNS.map(() => '?').join(', ')}, coalesce(?, (select workspace_id from conversations where id = ?)))`
+
+const insertStatement = {
+  getQuery: () => ({ sql: INSERT, params: [...COLUMNS, 'workspaceId', 'conversationId'].map((name) => sql.placeholder(name)) }),
+}
+
+/** The batch items that write `entries`: for finalizeGeneration's batch, or alone (ledgerWrite). */
+export const ledgerWrites = (entries: readonly UsageEntry[]) =>
+  entries.map((entry) => ({ statement: insertStatement, values: { ...entry, createdAt: entry.createdAt.getTime() } }))
+
+export async function writeLedger(db: Database, entries: readonly UsageEntry[]): Promise<void> {
+  if (entries.length > 0) await runPreparedBatch(db, ledgerWrites(entries))
+}
+
+/** Whose usage a sum covers. */
+export type Subject =
+  | { kind: 'workspace'; workspaceId: string }
+  | { kind: 'member'; workspaceId: string; userId: string }
+  | { kind: 'apiKey'; apiKeyId: string }
+
+export interface Spend {
+  /** Micro-dollars, rounded up. */
+  costMicro: number
+  tokens: number
+}
+
+const MICRO = 1_000_000
+
+const subjectFilter = (subject: Subject) =>
+  subject.kind === 'workspace'
+    ? sql`workspace_id = ${subject.workspaceId}`
+    : subject.kind === 'member'
+      ? sql`workspace_id = ${subject.workspaceId} and user_id = ${subject.userId}`
+      : sql`api_key_id = ${subject.apiKeyId}`
+
+/**
+ * What a subject spent since `from` (a period's start). Costs are summed as whole micro-dollars plus the pico-dollar
+ * remainders, so no sum leaves the integers JavaScript holds exactly.
+ */
+export async function spentSince(db: Database, subject: Subject, from: Date): Promise<Spend> {
+  const [row] = await db.all<{ micro: number | null; rest: number | null; tokens: number | null }>(sql`
+    select sum(cost_pico_usd / ${MICRO}) as micro, sum(cost_pico_usd % ${MICRO}) as rest,
+      sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
+    from usage_records where ${subjectFilter(subject)} and created_at >= ${from.getTime()}`)
+  return { costMicro: Number(row?.micro ?? 0) + Math.ceil(Number(row?.rest ?? 0) / MICRO), tokens: Number(row?.tokens ?? 0) }
+}
+
+export type GroupBy = 'day' | 'model' | 'user' | 'apiKey'
+
+export interface UsageQuery {
+  workspaceId: string
+  /** Only this user's rows (a member sees their own). */
+  userId: string | null
+  from: Date
+  to: Date
+  groupBy: GroupBy | null
+}
+
+export interface UsageRow {
+  key: string | null
+  requests: number
+  inputTokens: number
+  outputTokens: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  costUsd: number
+}
+
+const groupKey: Record<GroupBy, ReturnType<typeof sql>> = {
+  day: sql`strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')`,
+  model: sql`model_id`,
+  user: sql`user_id`,
+  apiKey: sql`api_key_id`,
+}
+
+/** Sums of a workspace's ledger over [from, to), grouped (keys in order), and the totals. */
+export async function usageReport(db: Database, query: UsageQuery): Promise<{ data: UsageRow[]; totals: Omit<UsageRow, 'key'> }> {
+  const key = query.groupBy ? groupKey[query.groupBy] : sql`null`
+  const rows = await db.all<Record<string, number | string | null>>(sql`
+    select ${key} as key, count(*) as requests, sum(input_tokens) as inputTokens, sum(output_tokens) as outputTokens,
+      sum(cache_read_tokens) as cacheReadTokens, sum(cache_write_tokens) as cacheWriteTokens,
+      sum(cost_pico_usd / ${MICRO}) as micro, sum(cost_pico_usd % ${MICRO}) as rest
+    from usage_records
+    where workspace_id = ${query.workspaceId} ${query.userId ? sql`and user_id = ${query.userId}` : sql``}
+      and created_at >= ${query.from.getTime()} and created_at < ${query.to.getTime()}
+    group by 1 order by 1`)
+  const data = rows.map((row) => ({
+    key: row.key === null ? null : String(row.key),
+    requests: Number(row.requests),
+    inputTokens: Number(row.inputTokens ?? 0),
+    outputTokens: Number(row.outputTokens ?? 0),
+    cacheReadTokens: Number(row.cacheReadTokens ?? 0),
+    cacheWriteTokens: Number(row.cacheWriteTokens ?? 0),
+    micro: Number(row.micro ?? 0),
+    rest: Number(row.rest ?? 0),
+  }))
+  const sum = (field: 'requests' | 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'micro' | 'rest') =>
+    data.reduce((total, row) => total + row[field], 0)
+  const usd = (micro: number, rest: number) => Number(((micro * MICRO + rest) / PICO_PER_USD).toFixed(12))
+  const present = ({ micro, rest, ...row }: (typeof data)[number]) => ({ ...row, costUsd: usd(micro, rest) })
+  const totals = present({ key: null, requests: sum('requests'), inputTokens: sum('inputTokens'), outputTokens: sum('outputTokens'), cacheReadTokens: sum('cacheReadTokens'), cacheWriteTokens: sum('cacheWriteTokens'), micro: sum('micro'), rest: sum('rest') })
+  const { key: _key, ...totalsWithoutKey } = totals
+  return { data: query.groupBy ? data.map(present) : [], totals: totalsWithoutKey }
+}

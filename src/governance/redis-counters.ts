@@ -1,0 +1,42 @@
+/**
+ * Counters in Redis, shared by every Node/Bun process that uses the same Redis: each operation is one Lua script,
+ * atomic on the server and one round trip through @upstash/redis. Time is Redis's own (TIME), so processes with
+ * skewed clocks agree on expiry.
+ */
+import type { Redis } from '@upstash/redis'
+import type { Counters } from './counters'
+
+const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
+
+const INCREMENT = `local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return v`
+
+/** KEYS: expiries (zset holder → expiry), amounts (hash holder → amount); ARGV: holder, amount, ttlMs. */
+const HOLD = `${NOW}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for _, holder in ipairs(expired) do redis.call('HDEL', KEYS[2], holder) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local last = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
+redis.call('PEXPIREAT', KEYS[1], last)
+redis.call('PEXPIREAT', KEYS[2], last)
+local total = 0
+for _, amount in ipairs(redis.call('HVALS', KEYS[2])) do total = total + tonumber(amount) end
+return total`
+
+const RELEASE = `redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) return 0`
+
+export function createRedisCounters(redis: Redis, prefix = 'edgechat:limits:'): Counters {
+  // The key's name in braces: a hold's two keys land in the same cluster slot.
+  const counter = (key: string) => `${prefix}{${key}}`
+  const holdKeys = (key: string) => [`${prefix}{${key}}:expiries`, `${prefix}{${key}}:amounts`]
+  const run = async (script: string, keys: string[], args: (string | number)[]) => Number(await redis.eval(script, keys, args.map(String)))
+  return {
+    increment: (key, delta, ttlMs) => run(INCREMENT, [counter(key)], [delta, Math.max(1, Math.ceil(ttlMs))]),
+    get: async (key) => Number((await redis.get(counter(key))) ?? 0),
+    hold: (key, holder, amount, ttlMs) => run(HOLD, holdKeys(key), [holder, amount, Math.max(1, Math.ceil(ttlMs))]),
+    release: async (key, holder) => void (await run(RELEASE, holdKeys(key), [holder])),
+  }
+}
