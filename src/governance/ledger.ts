@@ -95,6 +95,8 @@ export interface Spend {
 }
 
 const MICRO = 1_000_000
+/** Integer division and remainder in SQL need an integer literal (a bound JS number may arrive as a REAL). */
+const MICRO_SQL = sql.raw(String(MICRO))
 
 const subjectFilter = (subject: Subject) =>
   subject.kind === 'workspace'
@@ -109,7 +111,7 @@ const subjectFilter = (subject: Subject) =>
  */
 export async function spentSince(db: Database, subject: Subject, from: Date): Promise<Spend> {
   const [row] = await db.all<{ micro: number | null; rest: number | null; tokens: number | null }>(sql`
-    select sum(cost_pico_usd / ${MICRO}) as micro, sum(cost_pico_usd % ${MICRO}) as rest,
+    select sum(cost_pico_usd / ${MICRO_SQL}) as micro, sum(cost_pico_usd % ${MICRO_SQL}) as rest,
       sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
     from usage_records where ${subjectFilter(subject)} and created_at >= ${from.getTime()}`)
   return { costMicro: Number(row?.micro ?? 0) + Math.ceil(Number(row?.rest ?? 0) / MICRO), tokens: Number(row?.tokens ?? 0) }
@@ -149,7 +151,7 @@ export async function usageReport(db: Database, query: UsageQuery): Promise<{ da
   const rows = await db.all<Record<string, number | string | null>>(sql`
     select ${key} as key, count(*) as requests, sum(input_tokens) as inputTokens, sum(output_tokens) as outputTokens,
       sum(cache_read_tokens) as cacheReadTokens, sum(cache_write_tokens) as cacheWriteTokens,
-      sum(cost_pico_usd / ${MICRO}) as micro, sum(cost_pico_usd % ${MICRO}) as rest
+      sum(cost_pico_usd / ${MICRO_SQL}) as micro, sum(cost_pico_usd % ${MICRO_SQL}) as rest
     from usage_records
     where workspace_id = ${query.workspaceId} ${query.userId ? sql`and user_id = ${query.userId}` : sql``}
       and created_at >= ${query.from.getTime()} and created_at < ${query.to.getTime()}
