@@ -88,8 +88,9 @@ function dependencies(env: WorkerEnv): ObjectDependencies {
   // bundled; `npm run dev:worker` and the workerd tests set it true.
   const { models, source } = modelClientFromConfig(config, { emulator: EDGECHAT_EMULATOR ? createBedrockEmulator : undefined })
   if (source === 'emulator') logger.warn('Bedrock emulator: no AWS credentials are configured, so answers are SYNTHETIC')
-  // Limits' counters: Durable Objects (shared by every isolate) when bound, unless STREAM_STATE keeps state in the isolate.
-  const counters = env.COUNTERS && config.STREAM_STATE !== 'memory' ? createDurableObjectCounters(env.COUNTERS) : createMemoryCounters()
+  // Limits' counters: Durable Objects whenever bound (the app and the generation objects must share them, and an
+  // isolate's memory would let every isolate count alone); the isolate's memory only without the binding.
+  const counters = env.COUNTERS ? createDurableObjectCounters(env.COUNTERS) : createMemoryCounters()
   const clientAddress = (request: Request) => request.headers.get('cf-connecting-ip')
   return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models, counters, clientAddress }
 }
