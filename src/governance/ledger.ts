@@ -125,7 +125,6 @@ export interface UsageQuery {
   userId: string | null
   from: Date
   to: Date
-  groupBy: GroupBy | null
 }
 
 export interface UsageRow {
@@ -138,39 +137,31 @@ export interface UsageRow {
   costUsd: number
 }
 
-const groupKey: Record<GroupBy, ReturnType<typeof sql>> = {
-  day: sql`strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')`,
-  model: sql`model_id`,
-  user: sql`user_id`,
-  apiKey: sql`api_key_id`,
+const groupKey: Record<GroupBy, string> = {
+  day: `strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')`,
+  model: 'model_id',
+  user: 'user_id',
+  apiKey: 'api_key_id',
 }
 
-/** Sums of a workspace's ledger over [from, to), grouped (keys in order), and the totals. */
-export async function usageReport(db: Database, query: UsageQuery): Promise<{ data: UsageRow[]; totals: Omit<UsageRow, 'key'> }> {
-  const key = query.groupBy ? groupKey[query.groupBy] : sql`null`
-  const rows = await db.all<Record<string, number | string | null>>(sql`
-    select ${key} as key, count(*) as requests, sum(input_tokens) as inputTokens, sum(output_tokens) as outputTokens,
+const SUMS = ['requests', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'micro', 'rest'] as const
+
+/** Sums of a workspace's ledger over [from, to), per group (keys in order), and their totals. */
+export async function usageReport(db: Database, query: UsageQuery & { groupBy: GroupBy }): Promise<{ data: UsageRow[]; totals: Omit<UsageRow, 'key'> }> {
+  const rows = await db.all<Record<(typeof SUMS)[number] | 'key', number | string | null>>(sql`
+    select ${sql.raw(groupKey[query.groupBy])} as key, count(*) as requests, sum(input_tokens) as inputTokens, sum(output_tokens) as outputTokens,
       sum(cache_read_tokens) as cacheReadTokens, sum(cache_write_tokens) as cacheWriteTokens,
       sum(cost_pico_usd / ${MICRO_SQL}) as micro, sum(cost_pico_usd % ${MICRO_SQL}) as rest
     from usage_records
     where workspace_id = ${query.workspaceId} ${query.userId ? sql`and user_id = ${query.userId}` : sql``}
       and created_at >= ${query.from.getTime()} and created_at < ${query.to.getTime()}
     group by 1 order by 1`)
-  const data = rows.map((row) => ({
-    key: row.key === null ? null : String(row.key),
-    requests: Number(row.requests),
-    inputTokens: Number(row.inputTokens ?? 0),
-    outputTokens: Number(row.outputTokens ?? 0),
-    cacheReadTokens: Number(row.cacheReadTokens ?? 0),
-    cacheWriteTokens: Number(row.cacheWriteTokens ?? 0),
-    micro: Number(row.micro ?? 0),
-    rest: Number(row.rest ?? 0),
-  }))
-  const sum = (field: 'requests' | 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'micro' | 'rest') =>
-    data.reduce((total, row) => total + row[field], 0)
-  const usd = (micro: number, rest: number) => Number(((micro * MICRO + rest) / PICO_PER_USD).toFixed(12))
-  const present = ({ micro, rest, ...row }: (typeof data)[number]) => ({ ...row, costUsd: usd(micro, rest) })
-  const totals = present({ key: null, requests: sum('requests'), inputTokens: sum('inputTokens'), outputTokens: sum('outputTokens'), cacheReadTokens: sum('cacheReadTokens'), cacheWriteTokens: sum('cacheWriteTokens'), micro: sum('micro'), rest: sum('rest') })
-  const { key: _key, ...totalsWithoutKey } = totals
-  return { data: query.groupBy ? data.map(present) : [], totals: totalsWithoutKey }
+  const totals: Record<string, number> = Object.fromEntries(SUMS.map((name) => [name, 0]))
+  const present = ({ micro, rest, ...sums }: Record<string, number>) => ({ ...sums, costUsd: Number(((micro! * MICRO + rest!) / PICO_PER_USD).toFixed(12)) })
+  const data = rows.map(({ key, ...row }) => {
+    const sums = Object.fromEntries(SUMS.map((name) => [name, Number(row[name] ?? 0)]))
+    for (const name of SUMS) totals[name]! += sums[name]!
+    return { key: key === null ? null : String(key), ...present(sums) } as UsageRow
+  })
+  return { data, totals: present(totals) as Omit<UsageRow, 'key'> }
 }

@@ -21,9 +21,9 @@ import { inferenceFor, modelMetricLabel } from '../models/resolve'
 import type { AuthContext } from '../types'
 import type { Counters } from './counters'
 import { spentSince, type Subject } from './ledger'
-import { periodOf, readLimits, type Limit, type LimitScope } from './limits'
+import { periodOf, readLimits, type Limit } from './limits'
 import { picoToMicroCeil, PICO_PER_USD, tokenPrices, usdToMicro } from './pricing'
-import { recordRateLimitState, type RatePolicy, type TokenBudget } from './rate-limit-state'
+import { recordRateLimitState, type RateLimitState } from './rate-limit-state'
 
 export interface GovernanceOptions {
   db: Database
@@ -34,7 +34,7 @@ export interface GovernanceOptions {
 }
 
 interface Limited {
-  /** The policy's name in headers. */
+  /** The policy's name in headers and messages. */
   name: 'workspace' | 'member' | 'apiKey'
   limit: Limit
   subject: Subject
@@ -43,17 +43,23 @@ interface Limited {
 }
 
 const MINUTE = 60_000
-const POLICY_NAMES: Record<LimitScope, Limited['name']> = { workspace: 'workspace', perMember: 'member', perApiKey: 'apiKey' }
 
 /** The workspace a stateless call (Chat Completions) is billed to: the API key's workspace, else the caller's personal one. */
 export async function usageWorkspace(db: Database, auth: AuthContext): Promise<string> {
-  if (auth.workspaceScope) return auth.workspaceScope
-  const personal = await findPersonalWorkspace(db, auth.userId)
-  if (!personal) throw new AppError('forbidden', 'You have no personal workspace to bill this call to')
-  return personal.id
+  const id = auth.workspaceScope ?? (await findPersonalWorkspace(db, auth.userId))?.id
+  if (!id) throw new AppError('forbidden', 'You have no personal workspace to bill this call to')
+  return id
 }
 
-const secondsUntil = (end: number, at: number) => Math.max(1, Math.ceil((end - at) / 1000))
+/** A 429 whose Retry-After and `resetAt` name `resetMs`. */
+function refusal(code: 'rate_limited' | 'quota_exceeded', message: string, at: number, resetMs: number) {
+  return new AppError(code, message, {
+    headers: { 'Retry-After': String(seconds(resetMs, at)) },
+    members: { resetAt: new Date(resetMs).toISOString() },
+  })
+}
+
+const seconds = (end: number, at: number) => Math.max(1, Math.ceil((end - at) / 1000))
 
 export function createGovernance(options: GovernanceOptions): Governance {
   const { db, config, counters, now } = options
@@ -61,30 +67,28 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const holdMs = (config.GENERATION_MAX_SECONDS + 60) * 1000
 
   const limitedSubjects = async (workspaceId: string, userId: string, apiKeyId: string | null): Promise<Limited[]> => {
-    const limits = await readLimits(db, workspaceId)
-    const limited: Limited[] = []
-    if (limits.workspace) limited.push({ name: POLICY_NAMES.workspace, limit: limits.workspace, subject: { kind: 'workspace', workspaceId }, id: `ws:${workspaceId}` })
-    if (limits.perMember) limited.push({ name: POLICY_NAMES.perMember, limit: limits.perMember, subject: { kind: 'member', workspaceId, userId }, id: `member:${workspaceId}:${userId}` })
-    if (limits.perApiKey && apiKeyId) limited.push({ name: POLICY_NAMES.perApiKey, limit: limits.perApiKey, subject: { kind: 'apiKey', apiKeyId }, id: `key:${apiKeyId}` })
-    return limited
+    const { workspace, perMember, perApiKey } = await readLimits(db, workspaceId)
+    const all: (Limited | false | null | undefined | '')[] = [
+      workspace && { name: 'workspace', limit: workspace, subject: { kind: 'workspace', workspaceId }, id: `ws:${workspaceId}` },
+      perMember && { name: 'member', limit: perMember, subject: { kind: 'member', workspaceId, userId }, id: `member:${workspaceId}:${userId}` },
+      perApiKey && apiKeyId && { name: 'apiKey', limit: perApiKey, subject: { kind: 'apiKey', apiKeyId }, id: `key:${apiKeyId}` },
+    ]
+    return all.filter((each): each is Limited => Boolean(each))
   }
 
-  const holdKeys = (limited: Limited) => [
-    ...(limited.limit.maxCostUsd ? [`${limited.id}#cost`] : []),
-    ...(limited.limit.maxTokens ? [`${limited.id}#tokens`] : []),
-    ...(limited.limit.maxConcurrentGenerations ? [`${limited.id}#running`] : []),
-  ]
+  const holdKeys = ({ id, limit }: Limited) =>
+    [limit.maxCostUsd && `${id}#cost`, limit.maxTokens && `${id}#tokens`, limit.maxConcurrentGenerations && `${id}#running`].filter((key): key is string => Boolean(key))
 
-  const releaseAll = (limited: readonly Limited[], holder: string) =>
-    Promise.all(limited.flatMap((each) => holdKeys(each).map((key) => counters.release(key, holder)))).then(() => undefined)
+  const releaseAll = async (limited: readonly Limited[], holder: string) =>
+    void (await Promise.all(limited.flatMap((each) => holdKeys(each).map((key) => counters.release(key, holder)))))
 
   async function check(turn: TurnRequest, limited: Limited[]): Promise<void> {
     const at = now().getTime()
-    const policies: RatePolicy[] = []
-    let tokens: TokenBudget | null = null
+    const holder = turn.generationId
+    const state: RateLimitState = { policies: [], tokens: null }
     const refuse = async (error: AppError) => {
-      recordRateLimitState(turn.auth, { policies, tokens })
-      await releaseAll(limited, turn.generationId)
+      recordRateLimitState(turn.auth, state)
+      await releaseAll(limited, holder)
       throw error
     }
 
@@ -93,67 +97,39 @@ export function createGovernance(options: GovernanceOptions): Governance {
     const windowEnd = (window + 1) * MINUTE
     const rated = limited.filter((each) => each.limit.maxRequestsPerMinute)
     const counts = await Promise.all(rated.map((each) => counters.increment(`${each.id}#rpm:${window}`, 1, windowEnd - at + 1_000)))
+    let over: Limited | undefined
     rated.forEach((each, index) => {
       const quota = each.limit.maxRequestsPerMinute!
-      policies.push({ name: each.name, quota, windowSeconds: 60, remaining: Math.max(0, quota - counts[index]!), resetSeconds: secondsUntil(windowEnd, at) })
+      if (counts[index]! > quota) over ??= each
+      state.policies.push({ name: each.name, quota, windowSeconds: 60, remaining: Math.max(0, quota - counts[index]!), resetSeconds: seconds(windowEnd, at) })
     })
-    const overRate = rated.findIndex((each, index) => counts[index]! > each.limit.maxRequestsPerMinute!)
-    if (overRate >= 0) {
-      const retryAfter = secondsUntil(windowEnd, at)
-      return refuse(
-        new AppError('rate_limited', `Rate limit reached (${rated[overRate]!.name}): at most ${rated[overRate]!.limit.maxRequestsPerMinute} requests per minute`, {
-          headers: { 'Retry-After': String(retryAfter) },
-          members: { resetAt: new Date(windowEnd).toISOString() },
-        }),
-      )
-    }
+    if (over) return refuse(refusal('rate_limited', `Rate limit of the ${over.name}: ${over.limit.maxRequestsPerMinute} requests per minute`, at, windowEnd))
 
-    // Budgets: the ledger since the period began, plus what running turns hold.
+    // Budgets: the ledger since the period began, plus what running turns hold (each its model's largest answer).
     const maxOutput = inferenceFor(config, turn.modelId).maxTokens ?? config.DEFAULT_MAX_TOKENS
-    const outputPrice = tokenPrices(config, turn.modelId).output
-    const estimateMicro = picoToMicroCeil(maxOutput * outputPrice)
+    const estimate = picoToMicroCeil(maxOutput * tokenPrices(config, turn.modelId).output)
     for (const each of limited) {
-      const { maxCostUsd, maxTokens, period } = each.limit
-      if (!maxCostUsd && !maxTokens) continue
-      const { start, end } = periodOf(period, new Date(at))
-      const [spent, heldCost, heldTokens] = await Promise.all([
-        spentSince(db, each.subject, start),
-        maxCostUsd ? counters.hold(`${each.id}#cost`, turn.generationId, estimateMicro, holdMs) : 0,
-        maxTokens ? counters.hold(`${each.id}#tokens`, turn.generationId, maxOutput, holdMs) : 0,
-      ])
-      const costBefore = spent.costMicro + (maxCostUsd ? heldCost - estimateMicro : 0)
-      const tokensBefore = spent.tokens + (maxTokens ? heldTokens - maxOutput : 0)
-      if (maxTokens && (!tokens || maxTokens - tokensBefore < tokens.remaining)) {
-        tokens = { limit: maxTokens, remaining: Math.max(0, maxTokens - tokensBefore), resetSeconds: secondsUntil(end.getTime(), at) }
+      const { maxCostUsd, maxTokens, period, maxConcurrentGenerations } = each.limit
+      if (maxCostUsd || maxTokens) {
+        const { start, end } = periodOf(period, new Date(at))
+        const [spent, heldCost, heldTokens] = await Promise.all([
+          spentSince(db, each.subject, start),
+          maxCostUsd ? counters.hold(`${each.id}#cost`, holder, estimate, holdMs) : estimate,
+          maxTokens ? counters.hold(`${each.id}#tokens`, holder, maxOutput, holdMs) : maxOutput,
+        ])
+        const tokensBefore = spent.tokens + heldTokens - maxOutput
+        if (maxTokens && (!state.tokens || maxTokens - tokensBefore < state.tokens.remaining)) {
+          state.tokens = { limit: maxTokens, remaining: Math.max(0, maxTokens - tokensBefore), resetSeconds: seconds(end.getTime(), at) }
+        }
+        const spentOut = maxCostUsd && spent.costMicro + heldCost - estimate >= usdToMicro(maxCostUsd) ? `${maxCostUsd} USD` : maxTokens && tokensBefore >= maxTokens ? `${maxTokens} tokens` : null
+        if (spentOut) return refuse(refusal('quota_exceeded', `The ${each.name}'s budget of ${spentOut} per ${period} is spent`, at, end.getTime()))
       }
-      const overCost = maxCostUsd !== undefined && costBefore >= usdToMicro(maxCostUsd)
-      const overTokens = maxTokens !== undefined && tokensBefore >= maxTokens
-      if (overCost || overTokens) {
-        const what = overCost ? `cost budget of ${maxCostUsd} USD` : `budget of ${maxTokens} tokens`
-        return refuse(
-          new AppError('quota_exceeded', `The ${each.name === 'apiKey' ? 'API key' : each.name}'s ${what} per ${period} is spent; it refills at ${end.toISOString()}`, {
-            headers: { 'Retry-After': String(secondsUntil(end.getTime(), at)) },
-            members: { resetAt: end.toISOString() },
-          }),
-        )
+      // Concurrent generations.
+      if (maxConcurrentGenerations && (await counters.hold(`${each.id}#running`, holder, 1, holdMs)) > maxConcurrentGenerations) {
+        return refuse(refusal('rate_limited', `The ${each.name} has ${maxConcurrentGenerations} generations running, its most`, at, at + 1_000))
       }
     }
-
-    // Concurrent generations.
-    for (const each of limited) {
-      const max = each.limit.maxConcurrentGenerations
-      if (!max) continue
-      const running = await counters.hold(`${each.id}#running`, turn.generationId, 1, holdMs)
-      if (running > max) {
-        return refuse(
-          new AppError('rate_limited', `Too many generations running (${each.name}): at most ${max} at once`, {
-            headers: { 'Retry-After': '1' },
-            members: { resetAt: new Date(at + 1_000).toISOString() },
-          }),
-        )
-      }
-    }
-    recordRateLimitState(turn.auth, { policies, tokens })
+    recordRateLimitState(turn.auth, state)
   }
 
   return {

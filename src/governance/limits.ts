@@ -6,27 +6,28 @@ import { workspaceLimits } from '../db/schema'
 
 const SIX_DECIMALS = (value: number) => Math.abs(value * 1e6 - Math.round(value * 1e6)) < 1e-6
 
+const positive = z.number().int().positive()
+
 export const LimitSchema = z
   .strictObject({
-    period: z.enum(['day', 'month']).openapi({ description: 'The budgets\' calendar period, in UTC: they refill exactly at its end' }),
-    maxCostUsd: z.number().positive().max(1e9).refine(SIX_DECIMALS, 'at most six decimals').optional().openapi({ description: 'Cost budget per period (USD)' }),
-    maxTokens: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: 'Token budget per period (input, output and cache tokens)' }),
-    maxRequestsPerMinute: z.number().int().positive().max(1_000_000).optional().openapi({ description: 'Model calls started per minute (a fixed window)' }),
-    maxConcurrentGenerations: z.number().int().positive().max(100_000).optional().openapi({ description: 'Generations running at once' }),
+    period: z.enum(['day', 'month']),
+    maxCostUsd: z.number().positive().max(1e9).refine(SIX_DECIMALS, 'at most six decimals').optional(),
+    maxTokens: positive.max(Number.MAX_SAFE_INTEGER).optional(),
+    maxRequestsPerMinute: positive.max(1e6).optional(),
+    maxConcurrentGenerations: positive.max(1e5).optional(),
   })
-  .openapi('Limit')
+  .openapi('Limit', {
+    description:
+      'Budgets per calendar period (UTC; they refill exactly at its end): cost (USD) and tokens (input, output and cache). ' +
+      'Model calls started per minute (a fixed window), and generations running at once.',
+  })
 
 export const WorkspaceLimitsSchema = z
-  .strictObject({
-    workspace: LimitSchema.nullable().optional().openapi({ description: 'For the whole workspace' }),
-    perMember: LimitSchema.nullable().optional().openapi({ description: 'For each member' }),
-    perApiKey: LimitSchema.nullable().optional().openapi({ description: 'For each API key' }),
-  })
-  .openapi('WorkspaceLimits')
+  .strictObject({ workspace: LimitSchema.nullish(), perMember: LimitSchema.nullish(), perApiKey: LimitSchema.nullish() })
+  .openapi('WorkspaceLimits', { description: 'For the whole workspace, for each member, for each API key; a scope left out or null has none' })
 
 export type Limit = z.infer<typeof LimitSchema>
 export type WorkspaceLimits = z.infer<typeof WorkspaceLimitsSchema>
-export type LimitScope = keyof WorkspaceLimits
 
 export async function readLimits(db: Database, workspaceId: string): Promise<WorkspaceLimits> {
   const row = await db.select({ limits: workspaceLimits.limits }).from(workspaceLimits).where(eq(workspaceLimits.workspaceId, workspaceId)).get()

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { errorResponses } from '../../errors'
 import { WorkspaceLimitsSchema } from '../../governance/limits'
@@ -10,9 +11,17 @@ import type { AppEnv } from '../../types'
 const tags = ['Usage']
 const WorkspaceParams = z.object({ id: pathId('ws_01J...') })
 
-/** Admins and owners only, checked before the body is read: another workspace is a 404 whatever the body. */
+const isJsonObject = async (c: Context) => {
+  const body: unknown = await c.req.json().catch(() => undefined)
+  return typeof body === 'object' && body !== null && !Array.isArray(body)
+}
+
+/**
+ * Admins and owners only, checked before the body's fields are: another workspace is a 404 whatever limits a body
+ * names. A body that is not a JSON object is left to validation (400) like on every route.
+ */
 const workspaceAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  await workspaceAccess(c.var.services, c.var.auth, c.req.param('id') ?? '', 'admin')
+  if (c.req.method === 'GET' || (await isJsonObject(c))) await workspaceAccess(c.var.services, c.var.auth, c.req.param('id') ?? '', 'admin')
   await next()
 })
 
