@@ -85,51 +85,54 @@ export function createGovernance(options: GovernanceOptions): Governance {
   async function check(turn: TurnRequest, limited: Limited[]): Promise<void> {
     const at = now().getTime()
     const holder = turn.generationId
-    const state: RateLimitState = { policies: [], tokens: null }
-    const refuse = async (error: AppError) => {
-      recordRateLimitState(turn.auth, state)
-      await releaseAll(limited, holder)
-      throw error
-    }
-
-    // Requests per minute, counted in every subject before any is judged (each request counts once everywhere).
     const window = Math.floor(at / MINUTE)
     const windowEnd = (window + 1) * MINUTE
-    const rated = limited.filter((each) => each.limit.maxRequestsPerMinute)
-    const counts = await Promise.all(rated.map((each) => counters.increment(`${each.id}#rpm:${window}`, 1, windowEnd - at + 1_000)))
-    let over: Limited | undefined
-    rated.forEach((each, index) => {
-      const quota = each.limit.maxRequestsPerMinute!
-      if (counts[index]! > quota) over ??= each
-      state.policies.push({ name: each.name, quota, windowSeconds: 60, remaining: Math.max(0, quota - counts[index]!), resetSeconds: seconds(windowEnd, at) })
-    })
-    if (over) return refuse(refusal('rate_limited', `Rate limit of the ${over.name}: ${over.limit.maxRequestsPerMinute} requests per minute`, at, windowEnd))
-
-    // Budgets: the ledger since the period began, plus what running turns hold (each its model's largest answer).
     const maxOutput = inferenceFor(config, turn.modelId).maxTokens ?? config.DEFAULT_MAX_TOKENS
     const estimate = picoToMicroCeil(maxOutput * tokenPrices(config, turn.modelId).output)
-    for (const each of limited) {
-      const { maxCostUsd, maxTokens, period, maxConcurrentGenerations } = each.limit
-      if (maxCostUsd || maxTokens) {
-        const { start, end } = periodOf(period, new Date(at))
-        const [spent, heldCost, heldTokens] = await Promise.all([
-          spentSince(db, each.subject, start),
+
+    // Every counter at once (Redis sends them as one request), beside the ledger's sums: requests in this minute,
+    // and holds for this turn's spend and its concurrency slot, given back below if anything refuses it.
+    const found = await Promise.all(
+      limited.map(async (each) => {
+        const { maxRequestsPerMinute, maxCostUsd, maxTokens, maxConcurrentGenerations, period } = each.limit
+        const end = periodOf(period, new Date(at))
+        const [requests, spent, heldCost, heldTokens, running] = await Promise.all([
+          maxRequestsPerMinute ? counters.increment(`${each.id}#rpm:${window}`, 1, windowEnd - at + 1_000) : 0,
+          maxCostUsd || maxTokens ? spentSince(db, each.subject, end.start) : { costMicro: 0, tokens: 0 },
           maxCostUsd ? counters.hold(`${each.id}#cost`, holder, estimate, holdMs) : estimate,
           maxTokens ? counters.hold(`${each.id}#tokens`, holder, maxOutput, holdMs) : maxOutput,
+          maxConcurrentGenerations ? counters.hold(`${each.id}#running`, holder, 1, holdMs) : 0,
         ])
-        const tokensBefore = spent.tokens + heldTokens - maxOutput
-        if (maxTokens && (!state.tokens || maxTokens - tokensBefore < state.tokens.remaining)) {
-          state.tokens = { limit: maxTokens, remaining: Math.max(0, maxTokens - tokensBefore), resetSeconds: seconds(end.getTime(), at) }
-        }
-        const spentOut = maxCostUsd && spent.costMicro + heldCost - estimate >= usdToMicro(maxCostUsd) ? `${maxCostUsd} USD` : maxTokens && tokensBefore >= maxTokens ? `${maxTokens} tokens` : null
-        if (spentOut) return refuse(refusal('quota_exceeded', `The ${each.name}'s budget of ${spentOut} per ${period} is spent`, at, end.getTime()))
+        return { each, end: end.end.getTime(), requests, cost: spent.costMicro + heldCost - estimate, tokens: spent.tokens + heldTokens - maxOutput, running }
+      }),
+    )
+
+    const state: RateLimitState = { policies: [], tokens: null }
+    let refused: AppError | undefined
+    for (const { each, requests } of found) {
+      const quota = each.limit.maxRequestsPerMinute
+      if (!quota) continue
+      state.policies.push({ name: each.name, quota, windowSeconds: 60, remaining: Math.max(0, quota - requests), resetSeconds: seconds(windowEnd, at) })
+      if (requests > quota) refused ??= refusal('rate_limited', `Rate limit of the ${each.name}: ${quota} requests per minute`, at, windowEnd)
+    }
+    // Budgets: spent (the ledger since the period began) plus what running turns hold, before this one.
+    for (const { each, end, cost, tokens } of found) {
+      const { maxCostUsd, maxTokens, period } = each.limit
+      if (maxTokens && (!state.tokens || maxTokens - tokens < state.tokens.remaining)) {
+        state.tokens = { limit: maxTokens, remaining: Math.max(0, maxTokens - tokens), resetSeconds: seconds(end, at) }
       }
-      // Concurrent generations.
-      if (maxConcurrentGenerations && (await counters.hold(`${each.id}#running`, holder, 1, holdMs)) > maxConcurrentGenerations) {
-        return refuse(refusal('rate_limited', `The ${each.name} has ${maxConcurrentGenerations} generations running, its most`, at, at + 1_000))
-      }
+      const spentOut = maxCostUsd && cost >= usdToMicro(maxCostUsd) ? `${maxCostUsd} USD` : maxTokens && tokens >= maxTokens ? `${maxTokens} tokens` : null
+      if (spentOut) refused ??= refusal('quota_exceeded', `The ${each.name}'s budget of ${spentOut} per ${period} is spent`, at, end)
+    }
+    for (const { each, running } of found) {
+      const max = each.limit.maxConcurrentGenerations
+      if (max && running > max) refused ??= refusal('rate_limited', `The ${each.name} has ${max} generations running, its most`, at, at + 1_000)
     }
     recordRateLimitState(turn.auth, state)
+    if (refused) {
+      await releaseAll(limited, holder)
+      throw refused
+    }
   }
 
   return {

@@ -1,9 +1,11 @@
 /**
  * Counters in Redis, shared by every Node/Bun process that uses the same Redis: each operation is one Lua script,
- * atomic on the server and one round trip through @upstash/redis. Time is Redis's own (TIME), so processes with
+ * atomic on the server. Operations started in the same event-loop turn (a limit check's, several turns') share one
+ * request through @upstash/redis (the stream hub's command runner). Time is Redis's own (TIME), so processes with
  * skewed clocks agree on expiry.
  */
 import type { Redis } from '@upstash/redis'
+import { commandRunner } from '../stream/redis-commands'
 import type { Counters } from './counters'
 
 const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
@@ -32,10 +34,16 @@ export function createRedisCounters(redis: Redis, prefix = 'edgechat:limits:'): 
   // The key's name in braces: a hold's two keys land in the same cluster slot.
   const counter = (key: string) => `${prefix}{${key}}`
   const holdKeys = (key: string) => [`${prefix}{${key}}:expiries`, `${prefix}{${key}}:amounts`]
-  const run = async (script: string, keys: string[], args: (string | number)[]) => Number(await redis.eval(script, keys, args.map(String)))
+  const runner = commandRunner(redis)
+  const send = async (name: string, add: Parameters<typeof runner.run>[0][0]['add']) => {
+    const [reply] = await runner.run([{ name, add }])
+    if (reply?.error) throw new Error(`Redis ${name}: ${reply.error}`)
+    return Number(reply?.result ?? 0)
+  }
+  const run = (script: string, keys: string[], args: (string | number)[]) => send('EVAL', (pipeline) => void pipeline.eval(script, keys, args.map(String)))
   return {
     increment: (key, delta, ttlMs) => run(INCREMENT, [counter(key)], [delta, Math.max(1, Math.ceil(ttlMs))]),
-    get: async (key) => Number((await redis.get(counter(key))) ?? 0),
+    get: (key) => send('GET', (pipeline) => void pipeline.get(counter(key))),
     hold: (key, holder, amount, ttlMs) => run(HOLD, holdKeys(key), [holder, amount, Math.max(1, Math.ceil(ttlMs))]),
     release: async (key, holder) => void (await run(RELEASE, holdKeys(key), [holder])),
   }
