@@ -26,3 +26,19 @@ CREATE TABLE `workspace_limits` (
 	`updated_at` integer NOT NULL,
 	FOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade
 );
+--> statement-breakpoint
+CREATE TABLE `usage_daily` (
+	`subject` text NOT NULL,
+	`day` integer NOT NULL,
+	`cost_pico_usd` integer NOT NULL,
+	`tokens` integer NOT NULL,
+	PRIMARY KEY(`subject`, `day`)
+);
+--> statement-breakpoint
+CREATE TRIGGER `usage_records_daily` AFTER INSERT ON `usage_records` BEGIN
+	INSERT INTO `usage_daily` (`subject`, `day`, `cost_pico_usd`, `tokens`)
+	SELECT 'ws:' || NEW.workspace_id, NEW.created_at / 86400000, NEW.cost_pico_usd, NEW.input_tokens + NEW.output_tokens + NEW.cache_read_tokens + NEW.cache_write_tokens
+	UNION ALL SELECT 'member:' || NEW.workspace_id || ':' || NEW.user_id, NEW.created_at / 86400000, NEW.cost_pico_usd, NEW.input_tokens + NEW.output_tokens + NEW.cache_read_tokens + NEW.cache_write_tokens
+	UNION ALL SELECT 'key:' || NEW.api_key_id, NEW.created_at / 86400000, NEW.cost_pico_usd, NEW.input_tokens + NEW.output_tokens + NEW.cache_read_tokens + NEW.cache_write_tokens WHERE NEW.api_key_id IS NOT NULL
+	ON CONFLICT (`subject`, `day`) DO UPDATE SET `cost_pico_usd` = `cost_pico_usd` + excluded.`cost_pico_usd`, `tokens` = `tokens` + excluded.`tokens`;
+END;

@@ -98,22 +98,21 @@ const MICRO = 1_000_000
 /** Integer division and remainder in SQL need an integer literal (a bound JS number may arrive as a REAL). */
 const MICRO_SQL = sql.raw(String(MICRO))
 
-const subjectFilter = (subject: Subject) =>
-  subject.kind === 'workspace'
-    ? sql`workspace_id = ${subject.workspaceId}`
-    : subject.kind === 'member'
-      ? sql`workspace_id = ${subject.workspaceId} and user_id = ${subject.userId}`
-      : sql`api_key_id = ${subject.apiKeyId}`
+/** A subject's name in usage_daily (and the counters' subject of its limits). */
+export const subjectKey = (subject: Subject): string =>
+  subject.kind === 'workspace' ? `ws:${subject.workspaceId}` : subject.kind === 'member' ? `member:${subject.workspaceId}:${subject.userId}` : `key:${subject.apiKeyId}`
+
+const DAY_MS = 86_400_000
 
 /**
- * What a subject spent since `from` (a period's start). Costs are summed as whole micro-dollars plus the pico-dollar
- * remainders, so no sum leaves the integers JavaScript holds exactly.
+ * What a subject spent since `from` (a period's start, a UTC midnight), from the daily sums the ledger's trigger
+ * keeps: at most a month of rows, however busy the subject. Costs are summed as whole micro-dollars plus the
+ * pico-dollar remainders, so no sum leaves the integers JavaScript holds exactly.
  */
 export async function spentSince(db: Database, subject: Subject, from: Date): Promise<Spend> {
   const [row] = await db.all<{ micro: number | null; rest: number | null; tokens: number | null }>(sql`
-    select sum(cost_pico_usd / ${MICRO_SQL}) as micro, sum(cost_pico_usd % ${MICRO_SQL}) as rest,
-      sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
-    from usage_records where ${subjectFilter(subject)} and created_at >= ${from.getTime()}`)
+    select sum(cost_pico_usd / ${MICRO_SQL}) as micro, sum(cost_pico_usd % ${MICRO_SQL}) as rest, sum(tokens) as tokens
+    from usage_daily where subject = ${subjectKey(subject)} and day >= ${Math.floor(from.getTime() / DAY_MS)}`)
   return { costMicro: Number(row?.micro ?? 0) + Math.ceil(Number(row?.rest ?? 0) / MICRO), tokens: Number(row?.tokens ?? 0) }
 }
 

@@ -20,7 +20,7 @@ import type { Metrics } from '../metrics/registry'
 import { inferenceFor, modelMetricLabel } from '../models/resolve'
 import type { AuthContext } from '../types'
 import type { Counters } from './counters'
-import { spentSince, type Subject } from './ledger'
+import { spentSince, subjectKey, type Subject } from './ledger'
 import { periodOf, readLimits, type Limit } from './limits'
 import { picoToMicroCeil, PICO_PER_USD, tokenPrices, usdToMicro } from './pricing'
 import { recordRateLimitState, type RateLimitState } from './rate-limit-state'
@@ -68,12 +68,12 @@ export function createGovernance(options: GovernanceOptions): Governance {
 
   const limitedSubjects = async (workspaceId: string, userId: string, apiKeyId: string | null): Promise<Limited[]> => {
     const { workspace, perMember, perApiKey } = await readLimits(db, workspaceId)
-    const all: (Limited | false | null | undefined | '')[] = [
-      workspace && { name: 'workspace', limit: workspace, subject: { kind: 'workspace', workspaceId }, id: `ws:${workspaceId}` },
-      perMember && { name: 'member', limit: perMember, subject: { kind: 'member', workspaceId, userId }, id: `member:${workspaceId}:${userId}` },
-      perApiKey && apiKeyId && { name: 'apiKey', limit: perApiKey, subject: { kind: 'apiKey', apiKeyId }, id: `key:${apiKeyId}` },
+    const all: [Limited['name'], Limit | null | undefined, Subject | null][] = [
+      ['workspace', workspace, { kind: 'workspace', workspaceId }],
+      ['member', perMember, { kind: 'member', workspaceId, userId }],
+      ['apiKey', perApiKey, apiKeyId ? { kind: 'apiKey', apiKeyId } : null],
     ]
-    return all.filter((each): each is Limited => Boolean(each))
+    return all.flatMap(([name, limit, subject]) => (limit && subject ? [{ name, limit, subject, id: subjectKey(subject) }] : []))
   }
 
   const holdKeys = ({ id, limit }: Limited) =>

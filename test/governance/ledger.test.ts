@@ -171,6 +171,26 @@ describe('the usage ledger', () => {
     await writeLedger(t.db, [{ ...entry, id: 'use_twice_2' }])
     await writeLedger(t.db, [{ ...entry, id: 'use_twice_3', step: 1 }])
     expect(await rows(`generation_id = 'gen_twice'`)).toHaveLength(2)
+    // The daily sums budgets read (kept by a trigger) count the rows really written, once.
+    const daily = (await t.client.execute({ sql: 'select subject, cost_pico_usd, tokens from usage_daily where subject like ? order by subject', args: [`%${user.user.id}`] })).rows
+    expect(daily).toEqual([expect.objectContaining({ subject: `member:${user.workspace.id}:${user.user.id}`, cost_pico_usd: 10, tokens: 4 })])
+  })
+
+  it('keeps daily sums per workspace, member and API key equal to the ledger', async () => {
+    const sums = (await t.client.execute(`select subject, sum(cost_pico_usd) as cost, sum(tokens) as tokens from usage_daily group by subject`)).rows
+    const expected = new Map<string, { cost: number; tokens: number }>()
+    for (const row of await rows('1 = 1')) {
+      const day = Math.floor(Number(row.created_at) / 86_400_000)
+      const tokens = Number(row.input_tokens) + Number(row.output_tokens) + Number(row.cache_read_tokens) + Number(row.cache_write_tokens)
+      const subjects = [`ws:${row.workspace_id}`, `member:${row.workspace_id}:${row.user_id}`, ...(row.api_key_id ? [`key:${row.api_key_id}`] : [])]
+      for (const subject of subjects) {
+        const sum = expected.get(subject) ?? { cost: 0, tokens: 0 }
+        expected.set(subject, { cost: sum.cost + Number(row.cost_pico_usd), tokens: sum.tokens + tokens })
+      }
+      expect(day).toBeGreaterThan(0)
+    }
+    expect(Object.fromEntries(sums.map((row) => [row.subject, { cost: Number(row.cost), tokens: Number(row.tokens) }]))).toEqual(Object.fromEntries(expected))
+    expect(expected.size).toBeGreaterThan(3)
   })
 })
 
