@@ -1517,15 +1517,17 @@ async function limitsSection(ctx: Context): Promise<{ pass: boolean; json: unkno
       ...server,
       name,
       agent: new http.Agent({ keepAlive: true, maxSockets: Infinity }),
-      sessions: (users, phase) =>
-        Promise.all(
+      sessions: (users, phase) => {
+        renewAgent(server) // idle since the last phase (see renewAgent)
+        return Promise.all(
           own.slice(0, users).map(async (token, n) => {
             const headers = { authorization: `Bearer ${token}` }
             const res = await requestJson(server.agent, server.port, 'POST', '/v1/conversations', { title: `limits ${phase} ${n}` }, headers)
             if (res.status !== 201) throw new Error(`create conversation: HTTP ${res.status} ${JSON.stringify(res.body)}`)
             return { path: `/v1/conversations/${res.body.id}/messages`, headers }
           }),
-        ),
+        )
+      },
     })
     const plain = view(`${store}: no limits`, tokens.slice(0, s.users))
     const limited = view(`${store}: every limit`, tokens.slice(s.users))

@@ -130,7 +130,7 @@ const statusDescriptions: Record<number, string> = {
   413: 'Body too large (payload_too_large)',
   415: 'Body is not application/json (unsupported_media_type)',
   422: 'Idempotency key reused with a different body (idempotency_mismatch)',
-  429: 'Rate limited (rate_limited); see Retry-After',
+  429: 'Rate limited (rate_limited) or a budget spent (quota_exceeded); see Retry-After',
   500: 'Unexpected error (internal)',
   502: 'Upstream model error (upstream_error)',
   503: 'A dependency is not ready (not_ready)',
