@@ -22,8 +22,7 @@ const tightest = (policies: readonly RatePolicy[]) => policies.reduce<RatePolicy
 export const rateLimitHeaders = createMiddleware<AppEnv>(async (c, next) => {
   await next()
   const state = rateLimitState(c.get('auth'))
-  // A response whose headers are immutable (an upgrade) gets none.
-  if (!state || Object.isFrozen(c.res.headers)) return
+  if (!state) return
   const headers = c.res.headers
   if (state.policies.length > 0) {
     headers.set('RateLimit-Policy', state.policies.map((policy) => `"${policy.name}";q=${policy.quota};w=${policy.windowSeconds}`).join(', '))
