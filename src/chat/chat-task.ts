@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import type { Database } from '../db/database'
+import { findConversation } from '../db/repositories/conversations'
 import { findGeneration, sweepOrphanedGenerations, type GenerationRow } from '../db/repositories/generations'
 import { checkpointMessage, findMessage, messageParts, type HistoryMessage } from '../db/repositories/messages'
 import type { InferenceConfig, ModelRequest } from '../models/model-client'
@@ -112,6 +113,10 @@ async function endInterruptedChat(services: Services, generationId: string, even
       }
     }
     await sweepOrphanedGenerations(db, services.now(), [generationId])
+    // What the turn's limit check held (a concurrency slot, its possible spend) would otherwise wait for its expiry.
+    const workspaceId = (await findConversation(db, generation.conversationId))?.workspaceId
+    const auth = { userId: generation.userId, apiKeyId: message?.apiKeyId ?? null, workspaceScope: null, scopes: [] }
+    if (workspaceId) await services.governance.releaseLimits({ auth, modelId: generation.modelId, conversationId: generation.conversationId, workspaceId, generationId })
     generation = (await findGeneration(db, generationId)) ?? generation
   }
   const message = await findMessage(db, generation.assistantMessageId)
