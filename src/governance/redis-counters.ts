@@ -40,7 +40,26 @@ export function createRedisCounters(redis: Redis, prefix = 'edgechat:limits:'): 
     if (reply?.error) throw new Error(`Redis ${name}: ${reply.error}`)
     return Number(reply?.result ?? 0)
   }
-  const run = (script: string, keys: string[], args: (string | number)[]) => send('EVAL', (pipeline) => void pipeline.eval(script, keys, args.map(String)))
+  // Scripts go by their SHA-1 (EVALSHA: a small request); one Redis does not know yet (NOSCRIPT) is sent whole once.
+  const digests = new Map<string, Promise<string>>()
+  const sha1 = (script: string) => {
+    let digest = digests.get(script)
+    if (!digest) {
+      digest = crypto.subtle.digest('SHA-1', new TextEncoder().encode(script)).then((bytes) => [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, '0')).join(''))
+      digests.set(script, digest)
+    }
+    return digest
+  }
+  const run = async (script: string, keys: string[], args: (string | number)[]) => {
+    const values = args.map(String)
+    const sha = await sha1(script)
+    try {
+      return await send('EVALSHA', (pipeline) => void pipeline.evalsha(sha, keys, values))
+    } catch (error) {
+      if (!String(error).includes('NOSCRIPT')) throw error
+      return send('EVAL', (pipeline) => void pipeline.eval(script, keys, values))
+    }
+  }
   return {
     increment: (key, delta, ttlMs) => run(INCREMENT, [counter(key)], [delta, Math.max(1, Math.ceil(ttlMs))]),
     get: (key) => send('GET', (pipeline) => void pipeline.get(counter(key))),
