@@ -858,8 +858,6 @@ async function startEdgeChat(options: EdgeChatOptions): Promise<Target> {
     AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
     // The paced section registers its users on one server and hands the database to others: tokens must outlast it.
     ACCESS_TOKEN_TTL: '1h',
-    // Every bench user registers from 127.0.0.1: past the registration throttle's default per address.
-    REGISTRATIONS_PER_ADDRESS: '1000000',
     ...options.env,
   }, dir)
   await waitForHttp(proc, port, '/health')

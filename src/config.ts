@@ -110,8 +110,8 @@ export const ConfigSchema = z
     /** Within each AUTH_THROTTLE_WINDOW: failed logins per email and address (failed registrations per email), failed logins per address. */
     AUTH_ATTEMPTS_PER_EMAIL: z.coerce.number().int().positive().default(10),
     LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(50),
-    /** Registration attempts per client address within AUTH_THROTTLE_WINDOW. */
-    REGISTRATIONS_PER_ADDRESS: z.coerce.number().int().positive().default(20),
+    /** Failed registrations per client address within AUTH_THROTTLE_WINDOW. */
+    REGISTRATION_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(20),
     AUTH_THROTTLE_WINDOW: duration('15m'),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),

@@ -5,7 +5,8 @@
  *   nothing is delayed, so a login is refused only when its own address has failed too often (for this email, or at
  *   all): guesses at someone's password from elsewhere never lock that person out, and a user who signs in with the
  *   right password is never slowed by other people's failures (unless they share the address).
- * - registration: attempts per client address, and failed attempts per email.
+ * - registration: failed attempts (an email already taken, a bad body) per client address and per email: probing
+ *   which emails have accounts is throttled, signing up is not slowed.
  * Over a limit → 429 `rate_limited` with `Retry-After` (the window's end), before the password is even hashed.
  */
 import type { Context } from 'hono'
@@ -53,7 +54,7 @@ async function throttleKeys(c: Context<AppEnv>, kind: 'login' | 'register') {
   return {
     // A login's email counts per address (see above); a registration's everywhere.
     email: email ? { key: `${kind}-email:${await sha256Hex(kind === 'login' ? `${email}\n${address ?? ''}` : email)}#${window}`, max: config.AUTH_ATTEMPTS_PER_EMAIL } : null,
-    address: address ? { key: `${kind}-address:${address}#${window}`, max: kind === 'login' ? config.LOGIN_FAILURES_PER_ADDRESS : config.REGISTRATIONS_PER_ADDRESS } : null,
+    address: address ? { key: `${kind}-address:${address}#${window}`, max: kind === 'login' ? config.LOGIN_FAILURES_PER_ADDRESS : config.REGISTRATION_FAILURES_PER_ADDRESS } : null,
     ttlMs: windowEnd - at + 1_000,
     refusal: (what: string) =>
       new AppError('rate_limited', `Too many ${what}; try again later`, {
@@ -78,8 +79,9 @@ export const loginThrottle = createMiddleware<AppEnv>(async (c, next) => {
 export const registrationThrottle = createMiddleware<AppEnv>(async (c, next) => {
   const { counters } = c.var.services
   const { email, address, ttlMs, refusal } = await throttleKeys(c, 'register')
-  const [attempts, failures] = await Promise.all([address ? counters.increment(address.key, 1, ttlMs) : 0, email ? counters.get(email.key) : 0])
-  if ((address && attempts > address.max) || (email && failures >= email.max)) throw refusal('registration attempts')
+  const limits = present([email, address])
+  const failures = await Promise.all(limits.map((limit) => counters.get(limit.key)))
+  if (limits.some((limit, index) => failures[index]! >= limit.max)) throw refusal('failed registrations')
   await next()
-  if (email && c.res.status >= 400 && c.res.status < 500) await counters.increment(email.key, 1, ttlMs)
+  if (c.res.status >= 400 && c.res.status < 500) await Promise.all(limits.map((limit) => counters.increment(limit.key, 1, ttlMs)))
 })

@@ -10,7 +10,7 @@ const apps: TestApp[] = []
 afterAll(() => apps.forEach((app) => app.close()))
 
 async function app(env: Record<string, string>) {
-  const t = await createTestApp({ AUTH_ATTEMPTS_PER_EMAIL: '3', LOGIN_FAILURES_PER_ADDRESS: '5', REGISTRATIONS_PER_ADDRESS: '3', ...env })
+  const t = await createTestApp({ AUTH_ATTEMPTS_PER_EMAIL: '3', LOGIN_FAILURES_PER_ADDRESS: '5', REGISTRATION_FAILURES_PER_ADDRESS: '3', ...env })
   apps.push(t)
   return t
 }
@@ -56,15 +56,19 @@ describe('login throttling', () => {
 })
 
 describe('registration throttling', () => {
-  it('refuses an address after its attempts, and an email after its failures', async () => {
+  it('refuses an address after its failures, and an email after its failures; successes count nothing', async () => {
     const t = await app({ TRUST_PROXY: '1' })
-    const register = (email: string, from: string) =>
-      t.request('POST', '/v1/auth/register', { body: { email, password: 'correct horse battery' }, headers: { 'x-forwarded-for': from } })
-    for (let i = 0; i < 3; i++) expect((await register(`new${i}@example.com`, '10.2.0.1')).status).toBe(201)
-    await expectProblem(await register('new3@example.com', '10.2.0.1'), 429, 'rate_limited')
-    expect((await register('new3@example.com', '10.2.0.2')).status).toBe(201)
-    // The same email again and again (409s: someone probing which emails exist) is refused from anywhere.
-    for (let i = 0; i < 3; i++) await expectProblem(await register('new3@example.com', `10.3.0.${i}`), 409, 'conflict')
-    await expectProblem(await register('new3@example.com', '10.3.0.9'), 429, 'rate_limited')
+    const register = (email: string, from: string, password = 'correct horse battery') =>
+      t.request('POST', '/v1/auth/register', { body: { email, password }, headers: { 'x-forwarded-for': from } })
+    for (let i = 0; i < 5; i++) expect((await register(`new${i}@example.com`, '10.2.0.1')).status).toBe(201)
+    // Probing which emails have accounts (409s), or bad bodies, from one address…
+    for (const email of ['new0@example.com', 'new1@example.com']) await expectProblem(await register(email, '10.2.0.1'), 409, 'conflict')
+    await expectProblem(await register('fresh@example.com', '10.2.0.1', 'short'), 400, 'validation_failed')
+    // …throttles that address, not the others.
+    await expectProblem(await register('new5@example.com', '10.2.0.1'), 429, 'rate_limited')
+    expect((await register('new5@example.com', '10.2.0.2')).status).toBe(201)
+    // The same email again and again is refused from anywhere.
+    for (let i = 0; i < 3; i++) await expectProblem(await register('new5@example.com', `10.3.0.${i}`), 409, 'conflict')
+    await expectProblem(await register('new5@example.com', '10.3.0.9'), 429, 'rate_limited')
   })
 })
