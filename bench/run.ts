@@ -4,7 +4,8 @@
  * Two sections, each with its own server processes (so each one's peak RSS is its own): "unpaced" (issue 3: 50
  * users × unpaced 50-token turns) and "paced" (issue 4: 200 concurrent streams paced by the emulator, ttft=200
  * delay=10; EdgeChat with the memory hub, EdgeChat with the Redis hub, the floor; plus resume latency for both
- * hubs). `--unpaced-only` / `--paced-only` pick one; the default runs both.
+ * hubs). `--unpaced-only` / `--paced-only` pick one; the default runs both, then "limits" (issue 12: the server CPU
+ * a limit check adds to a turn, memory and Redis counters; `--limits-only` runs it alone).
  *
  * Processes: this script is the load generator; the Bedrock emulator, the EdgeChat Node servers, the floor relay
  * (bench/floor.mjs) and the Upstash REST bridge to redis-server (test/redis-bridge, for the Redis hub) are child
@@ -63,6 +64,7 @@ const { values: args } = parseArgs({
     'soak-users': { type: 'string', default: '200' },
     'soak-sample': { type: 'string', default: '30' },
     'unpaced-only': { type: 'boolean', default: false },
+    'limits-only': { type: 'boolean', default: false },
     'paced-users': { type: 'string', default: '200' },
     'paced-turns': { type: 'string', default: '2' },
     'paced-warmup': { type: 'string', default: '1' },
@@ -81,7 +83,7 @@ const { values: args } = parseArgs({
 })
 
 if (args.help) {
-  console.log(`npm run bench -- [--unpaced-only | --paced-only] [--timeout 480] [--cpu-prof DIR] [--db-dir DIR] [--detail]
+  console.log(`npm run bench -- [--unpaced-only | --paced-only | --limits-only] [--timeout 480] [--cpu-prof DIR] [--db-dir DIR] [--detail]
   [--keep-temp] [--json FILE] [--node-flag=--trace-gc …]
  unpaced section (issue 3): [--users 50] [--turns 10] [--warmup 3] [--rounds 2] [--tokens 50] [--delay 0] [--ttft 0]
   [--log-level warn] [--with-logging] [--compare DIR]
@@ -159,8 +161,11 @@ const resumeShape = {
 if (args['paced-only'] && args['unpaced-only']) usageError('--paced-only and --unpaced-only exclude each other')
 if (args['soak-only'] && (args['paced-only'] || args['unpaced-only'])) usageError('--soak-only excludes --paced-only and --unpaced-only')
 const RUN_SOAK = args.soak || args['soak-only']
-const RUN_UNPACED = !args['paced-only'] && !args['soak-only']
-const RUN_PACED = !args['unpaced-only'] && !args['soak-only']
+const RUN_UNPACED = !args['paced-only'] && !args['soak-only'] && !args['limits-only']
+const RUN_PACED = !args['unpaced-only'] && !args['soak-only'] && !args['limits-only']
+const RUN_LIMITS = args['limits-only'] || (!args['paced-only'] && !args['unpaced-only'] && !args['soak-only'])
+/** Issue 12: a limit check adds under 5% to a turn's server CPU. */
+const TARGET_LIMITS_OVERHEAD = 0.05
 
 /** The soak: `users` paced streams against the memory hub for `minutes`, the server's RSS sampled every `sampleS`. */
 const soakShape = {
@@ -1601,6 +1606,69 @@ async function soakSection(ctx: Context): Promise<{ pass: boolean; json: unknown
 // Main
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Issue 12: the server CPU a limit check adds to a turn, with the limits' counters in memory and in Redis (through the
+ * bridge, its own process). Per store, one server measured as two targets in alternating rounds, the unpaced load:
+ * users whose personal workspace has no limits, and users whose workspace has every kind for the workspace and per
+ * member (generous: nothing is refused), so each turn runs the whole check (limits read, requests-per-minute counters,
+ * budgets from the ledger plus holds, concurrency holds) and gives its holds back.
+ */
+async function limitsSection(ctx: Context): Promise<{ pass: boolean; json: unknown }> {
+  const s: Scenario = { ...scenario, name: 'limits' }
+  const { dir, buildDir, emulatorUrl } = ctx
+  console.log(`== limits (issue 12): ${s.users} users × ${s.turnsPerUser} turns × ${s.rounds} rounds per target, ${s.tokens} tokens per turn; no limits vs every limit`)
+  const generous = { period: 'day', maxCostUsd: 1_000_000, maxTokens: 1e12, maxRequestsPerMinute: 1_000_000, maxConcurrentGenerations: 10_000 }
+  const results: { store: string; plain: Figures; limited: Figures; overhead: number }[] = []
+  for (const store of ['memory', 'redis'] as const) {
+    const bridge = store === 'redis' ? await startRedisBridge(join(buildDir, 'redis-bridge.mjs'), dir) : undefined
+    const env: Record<string, string> = bridge ? { STREAM_STATE: 'redis', UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token } : {}
+    const server = await startEdgeChat({ name: `edgechat ${store}`, bundle: join(buildDir, 'server.mjs'), dir, emulatorUrl, logLevel: args['log-level']!, env })
+    const tokens = await registeredTokens(server, 2 * s.users)
+    for (const token of tokens.slice(s.users)) {
+      const headers = { authorization: `Bearer ${token}` }
+      const me = await requestJson(server.agent, server.port, 'GET', '/v1/me', undefined, headers)
+      const put = await requestJson(server.agent, server.port, 'PUT', `/v1/workspaces/${me.body.workspaces[0].id}/limits`, { workspace: generous, perMember: generous }, headers)
+      if (put.status !== 200) throw new Error(`PUT limits: HTTP ${put.status} ${JSON.stringify(put.body)}`)
+    }
+    const view = (name: string, own: string[]): Target => ({
+      ...server,
+      name,
+      agent: new http.Agent({ keepAlive: true, maxSockets: Infinity }),
+      sessions: (users, phase) => {
+        renewAgent(server) // idle since the last phase (see renewAgent)
+        return Promise.all(
+          own.slice(0, users).map(async (token, n) => {
+            const headers = { authorization: `Bearer ${token}` }
+            const res = await requestJson(server.agent, server.port, 'POST', '/v1/conversations', { title: `limits ${phase} ${n}` }, headers)
+            if (res.status !== 201) throw new Error(`create conversation: HTTP ${res.status} ${JSON.stringify(res.body)}`)
+            return { path: `/v1/conversations/${res.body.id}/messages`, headers }
+          }),
+        )
+      },
+    })
+    const plain = view(`${store}: no limits`, tokens.slice(0, s.users))
+    const limited = view(`${store}: every limit`, tokens.slice(s.users))
+    const phases = await measure([plain, limited], s)
+    const [plainRow, limitedRow] = [figures(plain, phases.get(plain)!), figures(limited, phases.get(limited)!)]
+    results.push({ store, plain: plainRow, limited: limitedRow, overhead: limitedRow.cpuMsPerTurn / plainRow.cpuMsPerTurn - 1 })
+    for (const target of [plain, limited, server]) target.agent.destroy()
+    await stopProcess(server.proc)
+    if (bridge) await stopProcess(bridge.proc)
+  }
+  console.log('')
+  console.log(table(results.flatMap((result) => [result.plain, result.limited])))
+  let pass = true
+  for (const { store, plain, limited, overhead } of results) {
+    const ok = overhead < TARGET_LIMITS_OVERHEAD && plain.errors === 0 && limited.errors === 0
+    pass &&= ok
+    console.log(
+      `target: a limit check adds < ${TARGET_LIMITS_OVERHEAD * 100}% to a turn's server CPU (${store} counters): ` +
+        `${limited.cpuMsPerTurn.toFixed(3)} ms vs ${plain.cpuMsPerTurn.toFixed(3)} ms = ${(overhead * 100).toFixed(1)}% → ${verdict(ok)}`,
+    )
+  }
+  return { pass, json: { scenario: s, results, pass } }
+}
+
 async function main() {
   if (!existsSync('/proc/self/stat')) throw new Error('the bench reads /proc/<pid>: it runs on Linux only')
   const dir = mkdtempSync(join(tmpdir(), 'edgechat-bench-'))
@@ -1612,7 +1680,7 @@ async function main() {
   cleanups.push(() => rmSync(buildDir, { recursive: true, force: true }))
 
   console.log(
-    `EdgeChat bench: ${[RUN_UNPACED && 'unpaced (issue 3)', RUN_PACED && 'paced (issue 4)', RUN_SOAK && 'soak (issue 8)'].filter(Boolean).join(' and ')}; ` +
+    `EdgeChat bench: ${[RUN_UNPACED && 'unpaced (issue 3)', RUN_PACED && 'paced (issue 4)', RUN_LIMITS && 'limits (issue 12)', RUN_SOAK && 'soak (issue 8)'].filter(Boolean).join(' and ')}; ` +
       `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); EdgeChat servers run with npm start's ` +
       `Node flags: ${[...START_NODE_FLAGS, ...(args['node-flag'] ?? [])].join(' ') || '(none)'}`,
   )
@@ -1623,7 +1691,7 @@ async function main() {
     entryPoints: {
       server: join(ROOT, 'src/entries/node.ts'),
       emulator: join(ROOT, 'src/entries/emulator.ts'),
-      ...(RUN_PACED ? { 'redis-bridge': join(ROOT, 'test/redis-bridge/main.ts') } : {}),
+      ...(RUN_PACED || RUN_LIMITS ? { 'redis-bridge': join(ROOT, 'test/redis-bridge/main.ts') } : {}),
     },
     outdir: buildDir,
     ...BUNDLE,
@@ -1667,6 +1735,12 @@ async function main() {
     console.log('')
     const section = await pacedSection(ctx)
     json.paced = section.json
+    pass &&= section.pass
+  }
+  if (RUN_LIMITS) {
+    console.log('')
+    const section = await limitsSection(ctx)
+    json.limits = section.json
     pass &&= section.pass
   }
   if (RUN_SOAK) {

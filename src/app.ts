@@ -36,14 +36,20 @@ import type { WebSocketOptions } from './routes/realtime/socket-options'
 import type { BedrockClient } from './bedrock/types'
 import { bedrockModelClient } from './bedrock/bedrock-models'
 import { chatTask } from './chat/chat-task'
-import { noGovernance, type Governance } from './chat/governance'
+import type { Governance } from './chat/governance'
+import type { Counters } from './governance/counters'
+import { createGovernance } from './governance/limit-checks'
+import { createMemoryCounters } from './governance/memory-counters'
+import { rateLimitHeaders } from './middleware/rate-limit-headers'
+import { usageRouter } from './routes/usage/usage.index'
+import { limitsRouter } from './routes/limits/limits.index'
 import { createAccessTokenCache } from './services/access-tokens'
 import { createMetrics } from './metrics/registry'
 import type { StaticAssets } from './lib/static-assets'
 import { createMemoryHub } from './stream/memory-hub'
 import type { GenerationHub, TaskRunner } from './stream/hub'
 import { createTaskRegistry, type TaskDefinition } from './stream/tasks'
-import type { Services } from './types'
+import type { ClientAddress, Services } from './types'
 import { builtinTools, createToolRegistry } from './tools/registry'
 import { createSecretBox } from './tools/secrets'
 import type { ServerTool } from './tools/tool'
@@ -60,8 +66,12 @@ export interface AppDependencies {
   models: BedrockClient
   /** The tasks hubs may run; defaults to the `chat` task. */
   tasks?: readonly TaskDefinition<Services, any>[]
-  /** Limit checks and usage recording; defaults to none. */
+  /** Limit checks and usage recording; defaults to the workspaces' limits over `counters`. */
   governance?: Governance
+  /** Counters shared by the processes serving the app (memory, Redis, Durable Objects); defaults to this process's memory. */
+  counters?: Counters
+  /** How the runtime tells a request's client address (login throttling); unknown by default. */
+  clientAddress?: ClientAddress
   /** The runtime's WebSocket adapter (hono/bun, hono/cloudflare-workers, @hono/node-server). */
   upgradeWebSocket?: UpgradeWebSocket
   /** What the runtime tells about a socket's send buffer, and the socket limits (tests lower them). */
@@ -91,17 +101,22 @@ export function buildServices(deps: AppDependencies): Services {
   const secret = config.JWT_SECRET
   if (!secret) throw new ConfigError('Invalid configuration:\n  JWT_SECRET: is required (the entry generates one in development)')
   const jwksUrl = config.OIDC_JWKS_URL ?? (config.OIDC_ISSUER ? `${config.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json` : null)
+  const counters = deps.counters ?? createMemoryCounters()
+  const metrics = createMetrics()
+  const now = deps.now ?? (() => new Date())
   const base: Omit<Services, 'hub' | 'tasks'> = {
     config: { ...config, JWT_SECRET: secret },
     db: deps.db,
     logger: deps.logger ?? createLogger(config.LOG_LEVEL),
     newId: deps.newId ?? createIdGenerator(),
-    now: deps.now ?? (() => new Date()),
+    now,
     oidcKeys: deps.oidcKeys ?? (jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : null),
     models: bedrockModelClient(deps.models),
-    governance: deps.governance ?? noGovernance,
+    governance: deps.governance ?? createGovernance({ db: deps.db, config, counters, now, metrics }),
+    counters,
+    clientAddress: deps.clientAddress ?? (() => null),
     accessTokens: createAccessTokenCache(),
-    metrics: createMetrics(),
+    metrics,
     tools: createToolRegistry({
       db: deps.db,
       builtin: deps.tools ?? builtinTools(deps.now ?? (() => new Date())),
@@ -135,13 +150,14 @@ export function createApp(deps: AppDependencies) {
       // `*` only outside production; in production browsers need CORS_ORIGINS. Credentials are never allowed.
       origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : config.NODE_ENV === 'production' ? [] : '*',
       allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'X-Request-Id'],
-      exposeHeaders: ['X-Request-Id', 'Retry-After'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
       maxAge: 600,
     }),
   )
   app.use('/v1/*', openAIErrors)
   app.use('/v1/*', jsonBody((path) => (TURN_PATH.test(path) ? config.MAX_TURN_BODY_BYTES : config.MAX_BODY_BYTES)))
   app.use('/v1/*', async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : requireAuth(c, next)))
+  app.use('/v1/*', rateLimitHeaders)
 
   const routes = app
     .route('/', healthRouter)
@@ -156,6 +172,8 @@ export function createApp(deps: AppDependencies) {
     .route('/', uiChatRouter)
     .route('/', chatCompletionsRouter)
     .route('/', responsesRouter)
+    .route('/', usageRouter)
+    .route('/', limitsRouter)
     .route('/', websocketRouter(deps.upgradeWebSocket, deps.webSocket))
     .route('/', assistantsRouter)
     .route('/', toolsRouter)

@@ -98,6 +98,21 @@ export const ConfigSchema = z
     DEFAULT_CONTEXT_TOKENS: z.coerce.number().int().positive().default(128_000),
     /** The most a conversation may store (message parts, images and documents included): a turn beyond it is a 413. */
     MAX_CONVERSATION_BYTES: bytes(64 * 1024 * 1024),
+    /**
+     * Whether to take the client address (login throttling) from X-Forwarded-For on Node and Bun: false (the socket's
+     * address), true (one proxy: the last address it appended), or the number of proxies in front.
+     */
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((value) => (['true', 'yes'].includes(value) ? 1 : ['false', 'no', '0'].includes(value) ? 0 : Number(value)))
+      .pipe(z.number({ error: 'expected true, false or a number of proxies' }).int().min(0).max(10)),
+    /** Within each AUTH_THROTTLE_WINDOW: failed logins per email and address (failed registrations per email), failed logins per address. */
+    AUTH_ATTEMPTS_PER_EMAIL: z.coerce.number().int().positive().default(10),
+    LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(50),
+    /** Failed registrations per client address within AUTH_THROTTLE_WINDOW. */
+    REGISTRATION_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(20),
+    AUTH_THROTTLE_WINDOW: duration('15m'),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
     // Tools (src/tools/): the tool loop's bounds, and the key MCP servers' header values are encrypted with.

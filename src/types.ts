@@ -3,6 +3,7 @@ import type { JWTVerifyGetKey } from 'jose'
 import type { Governance } from './chat/governance'
 import type { Config } from './config'
 import type { Database } from './db/database'
+import type { Counters } from './governance/counters'
 import type { Scope } from './db/schema'
 import type { IdGenerator } from './lib/ids'
 import type { Logger } from './lib/logger'
@@ -30,12 +31,18 @@ export interface Services {
   tasks: TaskRegistry
   /** Limit checks before a turn, usage recording after it (no-op until budgets exist). */
   governance: Governance
+  /** Counters shared across processes (rate limits, login throttling): memory, Redis or Durable Objects. */
+  counters: Counters
+  /** The client's address as the runtime sees it (socket peer; CF-Connecting-IP on Workers), null when unknown. */
+  clientAddress: ClientAddress
   /** Verified access tokens, HMAC key and session generations: a per-process cache, held here rather than by a module. */
   accessTokens: AccessTokenCache
   metrics: Metrics
   /** Server-side tools: built-in, and those of each workspace's MCP servers. */
   tools: ToolRegistry
 }
+
+export type ClientAddress = (request: Request, env: unknown) => string | null
 
 export interface AuthContext {
   userId: string

@@ -68,7 +68,15 @@ function toParts(batch: ConverseStreamEvent[]): ModelPart[] {
         part = { type: 'stop', reason: event.stopReason }
         break
       case 'metadata':
-        part = { type: 'usage', usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens } }
+        part = {
+          type: 'usage',
+          usage: {
+            inputTokens: event.usage.inputTokens,
+            outputTokens: event.usage.outputTokens,
+            ...(event.usage.cacheReadInputTokens ? { cacheReadTokens: event.usage.cacheReadInputTokens } : {}),
+            ...(event.usage.cacheWriteInputTokens ? { cacheWriteTokens: event.usage.cacheWriteInputTokens } : {}),
+          },
+        }
         break
     }
     if (part) parts[kept++] = part

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import type { Database } from '../db/database'
+import { findConversation } from '../db/repositories/conversations'
 import { findGeneration, sweepOrphanedGenerations, type GenerationRow } from '../db/repositories/generations'
 import { checkpointMessage, findMessage, messageParts, type HistoryMessage } from '../db/repositories/messages'
 import type { InferenceConfig, ModelRequest, ToolDefinition } from '../models/model-client'
@@ -17,12 +18,13 @@ export interface ChatTurn {
   generation: GenerationRow
   /** The API key that started the turn (its usage is recorded for it). */
   apiKeyId?: string | null | undefined
+  /** The conversation's workspace: billed for the turn, and whose MCP servers its tools come from (absent in turns
+   * started before it was passed: looked up for billing). */
+  workspaceId?: string | null | undefined
   /** The chain fitted to the model (fitHistory), media without their bytes (loaded when the request is built). */
   history: HistoryMessage[]
   systemPrompt: string | null
   inference: InferenceConfig
-  /** The workspace whose MCP servers the tools come from. */
-  workspaceId?: string | undefined
   /** Server-side tools by name, and client-side tools declared by the turn. */
   tools?: string[] | undefined
   clientTools?: ToolDefinition[] | undefined
@@ -42,10 +44,10 @@ const ChatTurnSchema = z.looseObject({
     modelId: z.string(),
   }),
   apiKeyId: z.string().nullish(),
+  workspaceId: z.string().nullish(),
   history: z.array(z.looseObject({ id: z.string(), role: z.enum(['user', 'assistant']), parts: z.array(z.unknown()), status: z.string() })),
   systemPrompt: z.string().nullable(),
   inference: z.looseObject({}),
-  workspaceId: z.string().optional(),
   tools: z.array(z.string()).optional(),
   clientTools: z.array(z.looseObject({ name: z.string(), inputSchema: z.unknown() })).optional(),
 }) as unknown as z.ZodType<ChatTurn>
@@ -130,6 +132,10 @@ async function endInterruptedChat(services: Services, generationId: string, even
       }
     }
     await sweepOrphanedGenerations(db, services.now(), [generationId])
+    // What the turn's limit check held (a concurrency slot, its possible spend) would otherwise wait for its expiry.
+    const workspaceId = (await findConversation(db, generation.conversationId))?.workspaceId
+    const auth = { userId: generation.userId, apiKeyId: message?.apiKeyId ?? null, workspaceScope: null, scopes: [] }
+    if (workspaceId) await services.governance.releaseLimits({ auth, modelId: generation.modelId, conversationId: generation.conversationId, workspaceId, generationId })
     generation = (await findGeneration(db, generationId)) ?? generation
   }
   const message = await findMessage(db, generation.assistantMessageId)
@@ -174,7 +180,7 @@ export const chatTask = defineTask<Services, ChatTurn>({
         assistantMessageId: generation.assistantMessageId,
         request: async () => modelRequest(services.db, turn, (toolset = await turnToolset(services, turn))),
         tools: () => toolset,
-        account: { userId: generation.userId, apiKeyId: turn.apiKeyId ?? null, conversationId: generation.conversationId },
+        account: { workspaceId: turn.workspaceId ?? null, userId: generation.userId, apiKeyId: turn.apiKeyId ?? null, conversationId: generation.conversationId },
       },
       conversationStore(services.db, generation, services.now),
     )(context)

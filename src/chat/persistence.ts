@@ -2,6 +2,7 @@ import type { Database } from '../db/database'
 import { finalizeGeneration, type GenerationRow } from '../db/repositories/generations'
 import { checkpointMessage, partsBytes } from '../db/repositories/messages'
 import type { ModelUsage } from '../models/model-client'
+import { ledgerWrites, writeLedger, type UsageEntry } from '../governance/ledger'
 import type { Part } from './parts'
 
 /** How a turn ended, as it is stored. */
@@ -13,6 +14,8 @@ export interface TurnOutcome {
   usage: ModelUsage | null
   stopReason: string | null
   latencyMs: number
+  /** The usage ledger's rows, one per model call (governance/ledger.ts `usageEntry`): stored with the outcome. */
+  ledger: readonly UsageEntry[]
 }
 
 /**
@@ -48,10 +51,10 @@ export function conversationStore(db: Database, generation: GenerationRow, now: 
         state: outcome.state,
         messageStatus: outcome.messageStatus,
         errorCode: outcome.errorCode,
-      })
+      }, ledgerWrites(outcome.ledger))
     },
   }
 }
 
-/** Stores nothing: the turn's usage is recorded through governance like any other turn's. */
-export const usageOnly: TurnPersistence = { finish: () => Promise.resolve() }
+/** Stores only the turn's ledger rows (a stateless call): its usage is recorded like any other turn's. */
+export const ledgerOnly = (db: Database): TurnPersistence => ({ finish: (outcome) => writeLedger(db, outcome.ledger) })

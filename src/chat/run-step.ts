@@ -20,6 +20,19 @@ export interface StepResult {
   stopReason: StopReason | null
   /** The usage of every step so far. */
   usage: ModelUsage | null
+  /** Each model call's own usage, in order (one ledger row each). */
+  calls: ModelUsage[]
+}
+
+const add = (a: number | undefined, b: number | undefined) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0))
+
+function total(calls: readonly ModelUsage[]): ModelUsage {
+  return calls.reduce((sum, call) => ({
+    inputTokens: sum.inputTokens + call.inputTokens,
+    outputTokens: sum.outputTokens + call.outputTokens,
+    cacheReadTokens: add(sum.cacheReadTokens, call.cacheReadTokens),
+    cacheWriteTokens: add(sum.cacheWriteTokens, call.cacheWriteTokens),
+  }))
 }
 
 type ToolCallPart = Extract<Part, { type: 'tool_call' }>
@@ -36,7 +49,6 @@ const isContent = (part: ModelPart) =>
 export async function runStep(models: ModelClient, request: ModelRequest, step: StepContext, result: StepResult): Promise<ToolCallPart[]> {
   const { generationId, deadlines, builder, emit } = step
   const offset = builder.nextIndex
-  const earlier = result.usage
   const calls: ToolCallPart[] = []
   let firstText = true
   const stream = await deadlines.race(models.stream(request, { signal: deadlines.signal }))
@@ -81,9 +93,8 @@ export async function runStep(models: ModelClient, request: ModelRequest, step: 
             result.stopReason = part.reason
             break
           case 'usage':
-            result.usage = earlier
-              ? { inputTokens: earlier.inputTokens + part.usage.inputTokens, outputTokens: earlier.outputTokens + part.usage.outputTokens }
-              : part.usage
+            result.calls.push(part.usage)
+            result.usage = total(result.calls)
             emit({ type: 'usage', data: { generationId, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } })
             break
         }

@@ -2,7 +2,8 @@ import type { InferenceConfig, ModelMessage, ModelRequest } from '../models/mode
 import { inferenceFor, resolveModelId } from '../models/resolve'
 import { isTerminal, sequenced, type GenerationEvent, type SequencedEvent } from '../stream/events'
 import type { AuthContext, Services } from '../types'
-import { usageOnly } from './persistence'
+import { usageWorkspace } from '../governance/limit-checks'
+import { ledgerOnly } from './persistence'
 import { turnProducer } from './turn-producer'
 
 export interface StatelessTurnInput {
@@ -32,8 +33,9 @@ export interface StatelessTurnInput {
  */
 export async function runStatelessTurn(services: Services, input: StatelessTurnInput): Promise<AsyncIterable<SequencedEvent[]>> {
   const modelId = resolveModelId(services.config, input.modelId)
-  await services.governance.checkLimits({ auth: input.auth, modelId, conversationId: null })
   const generationId = input.generationId ?? services.newId('gen')
+  const workspaceId = await usageWorkspace(services.db, input.auth)
+  await services.governance.checkLimits({ auth: input.auth, modelId, conversationId: null, workspaceId, generationId })
   const inference = inferenceFor(services.config, modelId, input.inference)
   const controller = new AbortController()
   const outer = input.signal
@@ -50,9 +52,9 @@ export async function runStatelessTurn(services: Services, input: StatelessTurnI
       started: { type: 'generation.started', data: { generationId, conversationId: '', userMessageId: '', assistantMessageId: '', modelId } },
       assistantMessageId: '',
       request: () => Promise.resolve({ modelId, system: input.system, messages: input.messages, inference, tools: input.tools, toolChoice: input.toolChoice, textFormat: input.textFormat }),
-      account: { userId: input.auth.userId, apiKeyId: input.auth.apiKeyId, conversationId: null },
+      account: { workspaceId, userId: input.auth.userId, apiKeyId: input.auth.apiKeyId, conversationId: null },
     },
-    usageOnly,
+    ledgerOnly(services.db),
   )
   void producer({ signal: controller.signal, emit: (event) => queue.push(event) })
     .catch((error: unknown) => {

@@ -1,3 +1,4 @@
+import { AppError } from '../errors'
 import { ModelError, type ModelRequest } from '../models/model-client'
 import { modelMetricLabel } from '../models/resolve'
 import type { GenerationEvent } from '../stream/events'
@@ -5,6 +6,7 @@ import { GenerationInterrupted, type Producer } from '../stream/hub'
 import type { Services } from '../types'
 import { Deadlines } from './deadlines'
 import type { UsageRecord } from './governance'
+import { usageEntry } from '../governance/ledger'
 import { PartsBuilder } from './parts-builder'
 import type { TurnOutcome, TurnPersistence } from './persistence'
 import { runStep, type StepResult } from './run-step'
@@ -24,7 +26,7 @@ export interface TurnSpec {
   /** Builds the first model request (loading media bytes, say): inside the turn's deadlines. */
   request(): Promise<ModelRequest>
   /** Who the usage is recorded for. */
-  account: Pick<UsageRecord, 'userId' | 'apiKeyId' | 'conversationId'>
+  account: Pick<UsageRecord, 'workspaceId' | 'userId' | 'apiKeyId' | 'conversationId'>
   /** The tools the server runs for this turn, once `request()` resolved; none when absent or null. */
   tools?: (() => Toolset | null) | undefined
 }
@@ -46,7 +48,7 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
     const model = { model: modelMetricLabel(config, spec.modelId) }
     let firstToken = true
     const builder = new PartsBuilder()
-    const result: StepResult = { stopReason: null, usage: null }
+    const result: StepResult = { stopReason: null, usage: null, calls: [] }
     let lastCheckpoint = started
     const checkpoint = persistence.checkpoint
 
@@ -56,7 +58,10 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
     // Counted once the outcome is stored: a store that fails (and is retried as a failure below) counts once.
     const finish = async (outcome: Pick<TurnOutcome, 'state' | 'messageStatus' | 'errorCode'>) => {
       const { usage, stopReason } = result
-      await persistence.finish({ ...outcome, parts: builder.parts(), usage, stopReason, latencyMs: Date.now() - started })
+      // One ledger row per model call: each step of the tool loop (`step` counting from 0).
+      const at = services.now()
+      const ledger = result.calls.map((call, step) => usageEntry(config, { id: services.newId('use'), ...spec.account, generationId, step, modelId: spec.modelId, usage: call, at }))
+      await persistence.finish({ ...outcome, parts: builder.parts(), usage, stopReason, latencyMs: Date.now() - started, ledger })
       metrics.generations.inc({ ...model, outcome: outcome.state })
       if (usage) {
         metrics.tokens.inc({ ...model, direction: 'input' }, usage.inputTokens)
@@ -70,6 +75,9 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
           outcome: outcome.state,
           inputTokens: usage?.inputTokens ?? 0,
           outputTokens: usage?.outputTokens ?? 0,
+          cacheReadTokens: usage?.cacheReadTokens ?? 0,
+          cacheWriteTokens: usage?.cacheWriteTokens ?? 0,
+          costPicoUsd: ledger.reduce((total, entry) => total + entry.costPicoUsd, 0),
         })
         .catch((error: unknown) => services.logger.error('usage could not be recorded', { generationId, error: String(error) }))
     }
@@ -102,6 +110,13 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
           }
         : () => {},
     }
+    // Every model call is checked against the limits; the turn's first was checked before it started, and later steps
+    // check again under the same generation id (replacing what it holds).
+    const checkStepLimits = async () => {
+      const { workspaceId, userId, apiKeyId, conversationId } = spec.account
+      if (!workspaceId) return
+      await services.governance.checkLimits({ auth: { userId, apiKeyId, workspaceScope: null, scopes: [] }, modelId: spec.modelId, conversationId, workspaceId, generationId })
+    }
     try {
       await steps()
     } finally {
@@ -116,6 +131,7 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
         for (let request = first, number = 1; ; number++) {
           // Only a turn whose tools the server runs has a last step (a stateless turn's tools are the caller's).
           const last = tools !== null && number >= config.MAX_TOOL_STEPS
+          if (number > 1) await checkStepLimits()
           const calls = await runStep(services.models, last ? withoutTools(request) : request, step, result)
           if (last || !tools || result.stopReason !== 'tool_use' || calls.length === 0) break
           deadlines.dispose()
@@ -159,6 +175,13 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
           result.stopReason = 'timeout'
           await finish({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: 'upstream_timeout' })
           emit({ type: 'generation.failed', data: { generationId, code: 'upstream_timeout', message: timeout.message, retryable: true } })
+          return
+        }
+        // A later step of the tool loop refused by the limits ends the turn with what it did.
+        if (error instanceof AppError) {
+          result.stopReason = 'error'
+          await finish({ state: 'failed', messageStatus: hasContent ? 'incomplete' : 'failed', errorCode: error.code })
+          emit({ type: 'generation.failed', data: { generationId, code: error.code, message: error.message, retryable: true } })
           return
         }
         // The provider's own text stays in the log: it can name accounts and resources.

@@ -13,6 +13,7 @@ import type { InferenceConfig } from '../models/model-client'
 import type { Part } from './parts'
 import { estimateTokens, fitHistory, REQUEST_MEDIA_LIMITS, stripMedia } from './history'
 import type { ChatTurn } from './chat-task'
+import type { TurnRequest } from './governance'
 import { sha256Hex } from '../lib/crypto'
 import { contextTokensFor, inferenceFor, resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
@@ -200,8 +201,19 @@ interface TurnPlan {
 }
 
 async function beginTurn(services: Services, auth: AuthContext, conversation: ConversationRow, plan: TurnPlan, options: TurnOptions): Promise<StartedTurn> {
+  const limits: TurnRequest = { auth, modelId: plan.modelId, conversationId: conversation.id, workspaceId: conversation.workspaceId, generationId: services.newId('gen') }
+  await services.governance.checkLimits(limits)
+  // What the check held is given back unless the turn starts (a conflict, a full conversation, a replay).
+  const started = await admittedTurn(services, auth, conversation, plan, options, limits.generationId).catch(async (error: unknown) => {
+    await services.governance.releaseLimits(limits)
+    throw error
+  })
+  if (started.replayed) await services.governance.releaseLimits(limits)
+  return started
+}
+
+async function admittedTurn(services: Services, auth: AuthContext, conversation: ConversationRow, plan: TurnPlan, options: TurnOptions, generationId: string): Promise<StartedTurn> {
   const { parts, reply: retrying, modelId, key, requestHash } = plan
-  await services.governance.checkLimits({ auth, modelId, conversationId: conversation.id })
   const addedBytes = (retrying ? 0 : partsBytes(parts)) + partsBytes([])
   const maxBytes = services.config.MAX_CONVERSATION_BYTES
   if (conversation.storedBytes + addedBytes > maxBytes) throw conversationFull(maxBytes)
@@ -213,7 +225,6 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
   const parentId = chain[chain.length - 1]?.id ?? null
 
   const now = services.now()
-  const generationId = services.newId('gen')
   const title = conversation.title ? null : (Array.from(parts.find((part) => part.type === 'text')?.text.trim().replace(/\s+/g, ' ') ?? '').slice(0, 80).join('') || null)
 
   const userMessage: MessageRow = retrying ?? {

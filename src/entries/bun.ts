@@ -8,7 +8,10 @@ type BunSocket = { getBufferedAmount(): number; terminate(): void }
 const raw = (ws: WSContext) => ws.raw as BunSocket
 const transport = { bufferedAmount: (ws: WSContext) => raw(ws).getBufferedAmount(), terminate: (ws: WSContext) => raw(ws).terminate() }
 
-const started = await createLocalServer(process.env, upgradeWebSocket, transport).catch((error: unknown) => {
+/** The peer of a request, as Bun's server (the fetch handler's second argument) reports it. */
+const peer = (request: Request, server: unknown) => (server as { requestIP?(request: Request): { address: string } | null } | undefined)?.requestIP?.(request)?.address ?? null
+
+const started = await createLocalServer(process.env, upgradeWebSocket, transport, peer).catch((error: unknown) => {
   if (!(error instanceof ConfigError)) throw error
   console.error(error.message)
   process.exit(1)

@@ -18,6 +18,9 @@ import { generations } from '../db/schema'
 import type { GenerationHub, TaskRunner } from '../stream/hub'
 import { createMemoryHub } from '../stream/memory-hub'
 import { createUpstashRedis } from '../stream/redis-commands'
+import { createMemoryCounters } from '../governance/memory-counters'
+import { createRedisCounters } from '../governance/redis-counters'
+import type { ClientAddress } from '../types'
 import { createRedisHub } from '../stream/redis-hub'
 import { awsCredentialChain } from '../bedrock/aws-credentials'
 import { createBedrockEmulator } from '../bedrock/emulator'
@@ -131,7 +134,12 @@ export function listenUrl(host: string, port: number): string {
 }
 
 /** `upgradeWebSocket` is the runtime's adapter (@hono/node-server or hono/bun), for /v1/conversations/{id}/ws; `webSocket` its send-buffer measure. */
-export async function createLocalServer(env: Record<string, string | undefined>, upgradeWebSocket?: UpgradeWebSocket, webSocket?: WebSocketOptions) {
+export async function createLocalServer(
+  env: Record<string, string | undefined>,
+  upgradeWebSocket?: UpgradeWebSocket,
+  webSocket?: WebSocketOptions,
+  clientAddress?: ClientAddress,
+) {
   const config = parseConfig(env)
   const logger = createLogger(config.LOG_LEVEL)
   const streamState = streamStateMode(config)
@@ -167,7 +175,12 @@ export async function createLocalServer(env: Record<string, string | undefined>,
             memoryBytes: config.STREAM_MEMORY_BYTES,
             onWarning: (message, details) => logger.warn(message, details),
           }))
-  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub, upgradeWebSocket, webSocket, assets: directoryAssets() })
+  // Limits' counters live where the stream state does: shared through Redis, or in this process.
+  const counters =
+    streamState === 'redis'
+      ? createRedisCounters(createUpstashRedis({ url: config.UPSTASH_REDIS_REST_URL!, token: config.UPSTASH_REDIS_REST_TOKEN! }))
+      : createMemoryCounters()
+  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub, upgradeWebSocket, webSocket, assets: directoryAssets(), counters, clientAddress })
   if (built.hub) await sweepInterruptedGenerations(db, built.hub, logger)
   return { app, config, logger, modelSource: source, streamState, close: () => client.close() }
 }

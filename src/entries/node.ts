@@ -1,10 +1,11 @@
-import { serve, upgradeWebSocket } from '@hono/node-server'
+import { serve, upgradeWebSocket, type HttpBindings } from '@hono/node-server'
 import { ConfigError } from '../config'
 import { createLocalServer, listenHost, listenUrl } from './local'
 import { nodeSocketTransport, nodeWebSocketServer } from './node-websocket'
 
 try {
-  const { app, config, logger, close } = await createLocalServer(process.env, upgradeWebSocket, nodeSocketTransport)
+  const peer = (_request: Request, env: unknown) => (env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? null
+  const { app, config, logger, close } = await createLocalServer(process.env, upgradeWebSocket, nodeSocketTransport, peer)
   const websocket = { server: nodeWebSocketServer(config) }
   const hostname = listenHost(config)
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname, websocket }, (info) => {

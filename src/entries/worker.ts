@@ -27,6 +27,8 @@ import { createIdGenerator } from '../lib/ids'
 import { createLogger, type Logger } from '../lib/logger'
 import { GenerationObjectBase, type ObjectDependencies } from './generation-object'
 import { bindingAssets } from './assets-binding'
+import { createDurableObjectCounters, type CounterObjectRpc } from '../governance/durable-object-counters'
+import { createMemoryCounters } from '../governance/memory-counters'
 import { createDurableObjectHub, type GenerationObjectRpc } from '../stream/durable-object-hub'
 import { createMemoryHub } from '../stream/memory-hub'
 
@@ -37,6 +39,8 @@ export interface WorkerEnv {
   GENERATIONS?: DurableObjectNamespace<GenerationObjectRpc>
   /** The playground's and the API reference's files (wrangler.toml `[assets]` binding "ASSETS"). */
   ASSETS?: Fetcher
+  /** The limits' counters, one Durable Object per limited subject (wrangler.toml binding "COUNTERS"). */
+  COUNTERS?: DurableObjectNamespace<CounterObjectRpc>
   /** Vars and secrets: NODE_ENV, JWT_SECRET, DATABASE_URL, … (see src/config.ts). */
   [name: string]: unknown
 }
@@ -95,7 +99,11 @@ function dependencies(env: WorkerEnv): ObjectDependencies {
   // bundled; `npm run dev:worker` and the workerd tests set it true.
   const { models, source } = modelClientFromConfig(config, { emulator: EDGECHAT_EMULATOR ? createBedrockEmulator : undefined })
   if (source === 'emulator') logger.warn('Bedrock emulator: no AWS credentials are configured, so answers are SYNTHETIC')
-  return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models }
+  // Limits' counters: Durable Objects whenever bound (the app and the generation objects must share them, and an
+  // isolate's memory would let every isolate count alone); the isolate's memory only without the binding.
+  const counters = env.COUNTERS ? createDurableObjectCounters(env.COUNTERS) : createMemoryCounters()
+  const clientAddress = (request: Request) => request.headers.get('cf-connecting-ip')
+  return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models, counters, clientAddress }
 }
 
 /**
@@ -141,6 +149,8 @@ export class GenerationObject extends GenerationObjectBase<WorkerEnv> {
     return dependencies(this.env)
   }
 }
+
+export { CounterObject } from './counter-object'
 
 const newRequestId = createIdGenerator()
 

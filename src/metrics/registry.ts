@@ -86,7 +86,8 @@ export function createMetrics() {
     requestDuration: new Histogram('edgechat_http_request_duration_seconds', 'HTTP request latency by method and route', LATENCY_BUCKETS),
     generations: new Counter('edgechat_generations_total', 'Finished generations by model (a catalog or MODEL_IDS id, else other) and outcome'),
     timeToFirstToken: new Histogram('edgechat_time_to_first_token_seconds', 'Time from turn start to the first text delta', LATENCY_BUCKETS),
-    tokens: new Counter('edgechat_tokens_total', 'Model tokens by model (a catalog or MODEL_IDS id, else other) and direction (input, output)'),
+    tokens: new Counter('edgechat_tokens_total', 'Model tokens by model (a catalog or MODEL_IDS id, else other) and direction (input, output, cache_read, cache_write)'),
+    cost: new Counter('edgechat_cost_usd_total', 'Cost of model calls in USD (tokens × the catalog\'s prices) by model'),
     activeGenerations: new Gauge('edgechat_active_generations', 'Generations running in this process'),
   }
   return {

@@ -50,6 +50,9 @@ export type ToolChoice = { type: 'auto' } | { type: 'any' } | { type: 'tool'; na
 export interface ModelUsage {
   inputTokens: number
   outputTokens: number
+  /** Prompt-cache tokens, when the provider reports them (billed at their own prices). */
+  cacheReadTokens?: number | undefined
+  cacheWriteTokens?: number | undefined
 }
 
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence' | 'guardrail_intervened' | 'content_filtered' | (string & {})

@@ -32,6 +32,12 @@ async function services(env: Record<string, string> = {}, deps: Partial<AppDepen
   const client = await openDatabase(config)
   closers.push(() => client.close())
   lastClient = client
+  // The stateless caller below, with the personal workspace its usage is billed to.
+  await client.batch([
+    `insert into users (id, email, created_at, updated_at) values ('usr_stateless', 'stateless@example.com', 0, 0)`,
+    `insert into workspaces (id, name, personal, created_at, updated_at) values ('ws_stateless', 'Personal', 1, 0, 0)`,
+    `insert into memberships (workspace_id, user_id, role, created_at) values ('ws_stateless', 'usr_stateless', 'owner', 0)`,
+  ], 'write')
   return buildServices({ config, db: libsqlDatabase(client), models: modelClientFromConfig(config, { emulator: createBedrockEmulator }).models, ...deps })
 }
 
@@ -126,6 +132,7 @@ describe('governance hooks', () => {
         checked.push(turn.modelId)
         if (refuse) throw new AppError('rate_limited', 'Over budget')
       },
+      releaseLimits: async () => {},
       recordUsage: async (record) => void usage.push(record),
     }
     return { governance, usage, checked }
@@ -285,7 +292,7 @@ describe('turnProducer', () => {
         started: { type: 'generation.started', data: { generationId, conversationId: '', userMessageId: '', assistantMessageId: '', modelId: 'amazon.nova-lite-v1:0' } },
         assistantMessageId: '',
         request: async () => ({ modelId: 'amazon.nova-lite-v1:0', system: null, messages: ask('[[emulator tokens=3]] hi'), inference: { maxTokens: 64 } }),
-        account: { userId: auth.userId, apiKeyId: null, conversationId: null },
+        account: { workspaceId: null, userId: auth.userId, apiKeyId: null, conversationId: null },
       },
       persistence,
     )

@@ -4,3 +4,9 @@ declare namespace Cloudflare {
     GENERATIONS: DurableObjectNamespace<import('../../src/stream/durable-object-hub').GenerationObjectRpc>
   }
 }
+// The limits' counters (src/entries/counter-object.ts, wrangler.toml binding COUNTERS; see counters.test.ts).
+declare namespace Cloudflare {
+  interface Env {
+    COUNTERS: DurableObjectNamespace<import('../../src/governance/durable-object-counters').CounterObjectRpc>
+  }
+}

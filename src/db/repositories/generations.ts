@@ -98,8 +98,11 @@ export interface Finalization {
   now: Date
 }
 
-/** Writes the final message, the generation outcome and frees the conversation, once, in one batch. */
-export async function finalizeGeneration(db: Database, f: Finalization): Promise<void> {
+/**
+ * Writes the final message, the generation outcome and frees the conversation, once, in one batch; `alongside` are
+ * writes that must commit with it or not at all (the usage ledger's rows).
+ */
+export async function finalizeGeneration(db: Database, f: Finalization, alongside: Parameters<typeof runPreparedBatch>[1] = []): Promise<void> {
   const updateMessage = prepared(db, 'finalize.message', () =>
     db
       .update(messages)
@@ -144,6 +147,7 @@ export async function finalizeGeneration(db: Database, f: Finalization): Promise
     { statement: updateMessage, values },
     { statement: updateGeneration, values },
     { statement: freeConversation, values },
+    ...alongside,
   ])
 }
 

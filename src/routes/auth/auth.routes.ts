@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../errors'
 import { storedName } from '../../lib/text'
+import { loginThrottle, registrationThrottle } from '../../middleware/auth-throttle'
 import { access } from '../../middleware/scopes'
 import { EmailSchema, TokenPairSchema, UserSchema, WorkspaceSchema, jsonBody, jsonContent } from '../../schemas'
 
@@ -12,6 +13,8 @@ export const register = createRoute({
   path: '/v1/auth/register',
   tags,
   summary: 'Create an account and its personal workspace',
+  description: 'Throttled per client address and per email: 429 `rate_limited` with Retry-After.',
+  middleware: [registrationThrottle],
   request: jsonBody(
     z.object({
       email: EmailSchema,
@@ -24,7 +27,7 @@ export const register = createRoute({
       TokenPairSchema.extend({ user: UserSchema, workspace: WorkspaceSchema }).openapi('Registration'),
       'Account created',
     ),
-    ...errorResponses(400, 403, 409, 413, 415),
+    ...errorResponses(400, 403, 409, 413, 415, 429),
   },
 })
 
@@ -33,8 +36,10 @@ export const login = createRoute({
   path: '/v1/auth/login',
   tags,
   summary: 'Exchange email and password for tokens',
+  description: 'Failed attempts are throttled per email and per client address: 429 `rate_limited` with Retry-After.',
+  middleware: [loginThrottle],
   request: jsonBody(z.object({ email: EmailSchema, password: z.string().min(1).max(1024) })),
-  responses: { 200: jsonContent(TokenPairSchema, 'Signed in'), ...errorResponses(400, 401, 413, 415) },
+  responses: { 200: jsonContent(TokenPairSchema, 'Signed in'), ...errorResponses(400, 401, 413, 415, 429) },
 })
 
 export const refresh = createRoute({
