@@ -94,6 +94,25 @@ describe('the usage ledger', () => {
     expect(metrics).toMatch(/^edgechat_cost_usd_total\{model="amazon\.nova-lite-v1:0"\} [0-9.e-]+$/m)
   })
 
+  it('writes one row per model call of a tool loop, steps numbered, summing to the turn usage', async () => {
+    const user = await t.register()
+    const conversation = await (await user.call('POST', '/v1/conversations', { body: {} })).json()
+    const res = await user.call('POST', `/v1/conversations/${conversation.id}/messages`, {
+      body: { content: 'What is 6 times 7? [[emulator tool=calculator input={"expression":"6*7"}]]', tools: ['calculator'] },
+    })
+    expect(res.status).toBe(200)
+    const events = parseSse(await res.text()).events
+    const completed = events.at(-1)!
+    expect(completed.event).toBe('generation.completed')
+    expect(events.filter((event) => event.event === 'tool.result')).toHaveLength(1)
+    const ledger = await rows('generation_id = ?', [String(completed.data.generationId)])
+    expect(ledger.map((row) => Number(row.step))).toEqual([0, 1])
+    const usage = completed.data.usage as { inputTokens: number; outputTokens: number }
+    expect(ledger.reduce((sum, row) => sum + Number(row.input_tokens), 0)).toBe(usage.inputTokens)
+    expect(ledger.reduce((sum, row) => sum + Number(row.output_tokens), 0)).toBe(usage.outputTokens)
+    for (const row of ledger) expect(Number(row.input_tokens)).toBeGreaterThan(0)
+  })
+
   it('prices prompt-cache tokens at their own prices', async () => {
     const cached: BedrockClient = {
       converse: () => Promise.reject(new Error('not used')),
