@@ -1,7 +1,7 @@
-import { conversationMarkdownHeading, messageMarkdown, renderConversation, renderMessage } from '../../chat/render'
-import type { ConversationRow } from '../../db/repositories/conversations'
-import { feedbackFor, listMessages, type MessageRow } from '../../db/repositories/messages'
-import type { Database } from '../../db/database'
+import { conversationMarkdownHeading, messageMarkdown, renderConversation, renderMessage } from '../chat/render'
+import type { ConversationRow } from '../db/repositories/conversations'
+import { feedbackFor, listMessages, type MessageRow } from '../db/repositories/messages'
+import type { Database } from '../db/database'
 
 /** Messages read per query: a page holds at most this many (each within the turn limits), never the whole conversation. */
 const PAGE = 8
