@@ -187,7 +187,8 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
   const maxBytes = services.config.MAX_CONVERSATION_BYTES
   if (conversation.storedBytes + addedBytes > maxBytes) throw conversationFull(maxBytes)
 
-  const leafId = retrying ? retrying.parentId : plan.parentId
+  // Without a parentId, the turn continues the branch shown (the conversation's current leaf).
+  const leafId = retrying ? retrying.parentId : plan.parentId === undefined ? (conversation.currentLeafId ?? undefined) : plan.parentId
   const chain = leafId === null ? [] : await conversationChain(services.db, conversation.id, leafId ?? null)
   if (leafId && chain.length === 0) throw notFound('Parent message')
   const parentId = chain[chain.length - 1]?.id ?? null

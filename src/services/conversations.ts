@@ -1,8 +1,9 @@
 import { z } from '@hono/zod-openapi'
 import * as repo from '../db/repositories/conversations'
-import { feedbackFor, listMessages, type FeedbackView, type MessageRow } from '../db/repositories/messages'
+import { feedbackFor, findMessage, listBranch, listMessages, newestLeafUnder, siblingIds, type FeedbackView, type MessageRow } from '../db/repositories/messages'
 import { findPersonalWorkspace } from '../db/repositories/workspaces'
-import { resolveModel } from '../chat/turns'
+import { regenerateTurn, resolveModel, type StartedTurn, type TurnOptions } from '../chat/turns'
+import type { InferenceConfig } from '../models/model-client'
 import { AppError, notFound } from '../errors'
 import { decodeCursor } from '../lib/pagination'
 import { jsonExport, markdownExport } from './conversation-export'
@@ -18,6 +19,8 @@ export interface NewConversation {
   systemPrompt?: string | undefined
   visibility: 'private' | 'workspace'
   metadata?: Record<string, unknown> | undefined
+  /** The chat id an AI SDK client chose for it (unique per user). */
+  clientChatId?: string | undefined
 }
 
 async function personalWorkspaceId(services: Services, userId: string): Promise<string> {
@@ -46,7 +49,9 @@ export async function createConversation(services: Services, auth: AuthContext, 
     activeGenerationId: null,
     metadata: input.metadata ?? {},
     storedBytes: 0,
-    clientChatId: null,
+    clientChatId: input.clientChatId ?? null,
+    currentLeafId: null,
+    titleSource: input.title ? 'user' : null,
     createdAt: now,
     updatedAt: now,
   }
@@ -91,14 +96,19 @@ export interface ConversationChanges {
   archived?: boolean | undefined
   visibility?: 'private' | 'workspace' | undefined
   metadata?: Record<string, unknown> | undefined
+  /** Switches the branch: the leaf becomes the newest message under this one. */
+  currentLeafId?: string | undefined
 }
 
-/** Rename, archive, share or tag: the creator or a workspace admin. */
+/** Rename, archive, share, tag or switch the branch shown: the creator or a workspace admin. */
 export async function updateConversation(services: Services, auth: AuthContext, id: string, input: ConversationChanges): Promise<repo.ConversationRow> {
   const access = await conversationAccess(services, auth, id)
   requireManage(access)
+  const leaf = input.currentLeafId === undefined ? undefined : await newestLeafUnder(services.db, access.conversation.id, input.currentLeafId)
+  if (leaf === undefined && input.currentLeafId !== undefined) throw notFound('Message')
   const changes = {
-    ...(input.title !== undefined ? { title: input.title } : {}),
+    ...(input.title !== undefined ? { title: input.title, titleSource: input.title === null ? null : ('user' as const) } : {}),
+    ...(leaf !== undefined ? { currentLeafId: leaf } : {}),
     ...(input.archived !== undefined ? { archived: input.archived } : {}),
     ...(input.visibility !== undefined ? { visibility: input.visibility } : {}),
     ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
@@ -120,17 +130,28 @@ export async function deleteConversation(services: Services, auth: AuthContext, 
   await repo.deleteConversation(services.db, access.conversation.id)
 }
 
-/** A page of the conversation's messages (`limit + 1` rows), oldest first, with the caller's view of their feedback. */
+/**
+ * A page (`limit + 1` rows) of the conversation's current branch (root → currentLeafId) or of its whole tree, oldest
+ * first, with each message's siblings and the caller's view of their feedback.
+ */
 export async function conversationMessages(
   services: Services,
   auth: AuthContext,
   id: string,
-  page: { cursor?: string | undefined; limit: number },
-): Promise<{ rows: MessageRow[]; feedback: Map<string, FeedbackView> }> {
+  page: { branch: 'current' | 'all'; cursor?: string | undefined; limit: number },
+): Promise<{ rows: MessageRow[]; feedback: Map<string, FeedbackView>; siblings: Map<string, string[]> }> {
   const { conversation } = await conversationAccess(services, auth, id)
-  const rows = await listMessages(services.db, conversation.id, { after: decodeCursor(page.cursor, z.string()), limit: page.limit })
-  const feedback = await feedbackFor(services.db, rows.slice(0, page.limit).map((row) => row.id), auth.userId)
-  return { rows, feedback }
+  const after = decodeCursor(page.cursor, z.string())
+  const rows =
+    page.branch === 'all'
+      ? await listMessages(services.db, conversation.id, { after, limit: page.limit })
+      : await listBranch(services.db, conversation.id, conversation.currentLeafId, { after, limit: page.limit })
+  const shown = rows.slice(0, page.limit)
+  const [feedback, siblings] = await Promise.all([
+    feedbackFor(services.db, shown.map((row) => row.id), auth.userId),
+    siblingIds(services.db, conversation.id, shown),
+  ])
+  return { rows, feedback, siblings }
 }
 
 /** The export document, written page by page as the client reads it: JSON (the whole tree) or Markdown. */
@@ -143,4 +164,28 @@ export async function exportConversation(
   const { conversation } = await conversationAccess(services, auth, id)
   const body = format === 'markdown' ? markdownExport(services.db, conversation) : jsonExport(services.db, conversation, auth.userId)
   return { conversation, body }
+}
+
+/**
+ * Answers the user message of an assistant message again: a new sibling answer, which becomes the current leaf. The
+ * message is 404 where its conversation is invisible.
+ */
+export async function regenerateAnswer(
+  services: Services,
+  auth: AuthContext,
+  messageId: string,
+  input: { modelId?: string | undefined; inference?: InferenceConfig | undefined },
+  options: TurnOptions,
+): Promise<StartedTurn> {
+  const message = await findMessage(services.db, messageId)
+  if (!message) throw notFound('Message')
+  await conversationAccess(services, auth, message.conversationId).catch((error: unknown) => {
+    throw error instanceof AppError && error.code === 'not_found' ? notFound('Message') : error
+  })
+  if (message.role !== 'assistant' || !message.parentId) {
+    throw new AppError('validation_failed', 'id: only an assistant message can be regenerated (to change a user message, send an edit: a turn with its parentId)', {
+      errors: [{ path: 'id', message: 'Not an assistant message' }],
+    })
+  }
+  return regenerateTurn(services, auth, message.conversationId, { userMessageId: message.parentId, ...input }, options)
 }

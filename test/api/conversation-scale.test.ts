@@ -23,15 +23,23 @@ async function appendMessages(conversationId: string, count: number, text: (i: n
     parts: JSON.stringify([{ type: 'text', text: text(i) }]),
   }))
   const now = Date.now()
+  // Each message answers the one before it (the first, the conversation's latest), and the last is the current leaf.
+  const latest = (await t.client.execute({ sql: 'SELECT id FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1', args: [conversationId] })).rows[0]
+  let parent = (latest?.id as string | undefined) ?? null
   for (let start = 0; start < values.length; start += 500) {
     await t.client.batch(
-      values.slice(start, start + 500).map((value) => ({
-        sql: `INSERT INTO messages (id, conversation_id, parent_id, role, parts, status, created_at, updated_at)
-              VALUES (?, ?, NULL, 'user', ?, 'complete', ?, ?)`,
-        args: [value.id, conversationId, value.parts, now, now],
-      })),
+      values.slice(start, start + 500).map((value) => {
+        const args = [value.id, conversationId, parent, value.parts, now, now]
+        parent = value.id
+        return {
+          sql: `INSERT INTO messages (id, conversation_id, parent_id, role, parts, status, created_at, updated_at)
+              VALUES (?, ?, ?, 'user', ?, 'complete', ?, ?)`,
+          args,
+        }
+      }),
     )
   }
+  await t.client.execute({ sql: 'UPDATE conversations SET current_leaf_id = ? WHERE id = ?', args: [parent, conversationId] })
 }
 
 describe('exports are streamed page by page', () => {
@@ -58,8 +66,8 @@ describe('exports are streamed page by page', () => {
       'filler 0',
     ])
     expect(exported.messages.at(-1).parts[0].text).toBe('filler 59')
-    const paged = await (await user.call('GET', `/v1/conversations/${conv.id}/messages?limit=100`)).json()
-    expect(exported.messages).toEqual(paged.data)
+    const paged = await (await user.call('GET', `/v1/conversations/${conv.id}/messages?branch=all&limit=100`)).json()
+    expect(exported.messages).toEqual(paged.data.map(({ siblingIds: _, ...message }: { siblingIds: string[] }) => message))
 
     const md = await user.call('GET', `/v1/conversations/${conv.id}/export?format=markdown`)
     const text = await md.text()

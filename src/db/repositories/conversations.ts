@@ -33,7 +33,7 @@ export async function findConversationForUser(
 export async function updateConversation(
   db: Database,
   id: string,
-  changes: Partial<Pick<ConversationRow, 'title' | 'archived' | 'visibility' | 'metadata' | 'updatedAt'>>,
+  changes: Partial<Pick<ConversationRow, 'title' | 'titleSource' | 'archived' | 'visibility' | 'metadata' | 'currentLeafId' | 'updatedAt'>>,
 ): Promise<void> {
   await db.update(conversations).set(changes).where(eq(conversations.id, id))
 }

@@ -1,12 +1,10 @@
-import { findMessage } from '../../db/repositories/messages'
-import { AppError, errorStatus, notFound, problemResponse, type ErrorCode } from '../../errors'
-import { collectTurn } from '../../protocols/collect-turn'
+import type { MessageRow } from '../../db/repositories/messages'
 import { toPage } from '../../lib/pagination'
 import { renderConversation, renderMessage } from '../../chat/render'
-import { storedGenerationEvents } from '../../chat/stored-events'
 import { startTurn } from '../../chat/turns'
 import * as service from '../../services/conversations'
 import { eventStreamResponse, lastEventId, waitUntil } from '../generations/event-stream'
+import { turnResponse } from './turn-response'
 import type { AppRouteHandler } from '../../types'
 import type * as routes from './conversations.routes'
 
@@ -37,40 +35,17 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 }
 
 export const listMessages: AppRouteHandler<typeof routes.listMessages> = async (c) => {
-  const { limit, cursor } = c.req.valid('query')
-  const { rows, feedback } = await service.conversationMessages(c.var.services, c.var.auth, c.req.valid('param').id, { limit, cursor })
-  return c.json(toPage(rows, limit, (row) => renderMessage(row, feedback.get(row.id)), (row) => row.id), 200)
+  const query = c.req.valid('query')
+  const { rows, feedback, siblings } = await service.conversationMessages(c.var.services, c.var.auth, c.req.valid('param').id, query)
+  const render = (row: MessageRow) => ({ ...renderMessage(row, feedback.get(row.id)), siblingIds: siblings.get(row.id) ?? [row.id] })
+  return c.json(toPage(rows, query.limit, render, (row) => row.id), 200)
 }
 
 export const sendTurn: AppRouteHandler<typeof routes.sendTurn> = async (c) => {
-  const services = c.var.services
   const body = c.req.valid('json')
   const { 'idempotency-key': idempotencyKey } = c.req.valid('header')
-  const turn = await startTurn(services, c.var.auth, c.req.valid('param').id, { ...body, idempotencyKey }, { waitUntil: waitUntil(c) })
-  const generationId = turn.generation.id
-  if (turn.replayed) c.header('Idempotent-Replayed', 'true')
-  const events =
-    (await services.hub.subscribe(generationId, 0)) ??
-    (turn.replayed && turn.generation.status !== 'running' ? storedGenerationEvents(turn.generation, turn.assistantMessage) : null)
-  if (!events) throw new AppError('internal', 'The generation could not be followed')
-  if (body.stream) return eventStreamResponse(c, events) as never
-
-  const { ending } = await collectTurn(events)
-  const failure =
-    ending?.type === 'failed' ? { code: ending.code, message: ending.message } : ending?.type === 'cancelled' ? { code: 'conflict', message: 'The generation was cancelled' } : null
-  if (failure) {
-    const code: ErrorCode = Object.hasOwn(errorStatus, failure.code) ? (failure.code as ErrorCode) : 'upstream_error'
-    return problemResponse(
-      c,
-      new AppError(code, failure.message, {
-        members: { generationId, assistantMessageId: turn.assistantMessage.id },
-        ...(code === 'rate_limited' ? { headers: { 'Retry-After': '1' } } : {}),
-      }),
-    ) as never
-  }
-  const [userMessage, assistantMessage] = await Promise.all([findMessage(services.db, turn.userMessage.id), findMessage(services.db, turn.assistantMessage.id)])
-  if (!userMessage || !assistantMessage) throw notFound('Message')
-  return c.json({ userMessage: renderMessage(userMessage), assistantMessage: renderMessage(assistantMessage) }, 201)
+  const turn = await startTurn(c.var.services, c.var.auth, c.req.valid('param').id, { ...body, idempotencyKey }, { waitUntil: waitUntil(c) })
+  return (await turnResponse(c, turn, body.stream)) as never
 }
 
 export const exportConversation: AppRouteHandler<typeof routes.exportConversation> = async (c) => {

@@ -6,7 +6,7 @@ import { storedName } from '../../lib/text'
 import { access } from '../../middleware/scopes'
 import { jsonBody, jsonContent, pathId } from '../../schemas'
 import { PartSchema } from '../../chat/parts'
-import { ConversationSchema, MessageSchema } from '../../chat/render'
+import { BranchMessageSchema, ConversationSchema, MessageSchema } from '../../chat/render'
 
 const tags = ['Conversations']
 const ConversationParams = z.object({ id: pathId('conv_01J...') })
@@ -76,7 +76,7 @@ export const update = createRoute({
   method: 'patch',
   path: '/v1/conversations/{id}',
   tags,
-  summary: 'Rename, archive, share or tag a conversation',
+  summary: 'Rename, archive, share or tag a conversation, or switch its branch',
   ...access('chat'),
   request: {
     params: ConversationParams,
@@ -86,6 +86,12 @@ export const update = createRoute({
         archived: z.boolean().optional(),
         visibility: Visibility.optional(),
         metadata: Metadata.optional(),
+        currentLeafId: z
+          .string()
+          .min(1)
+          .max(100)
+          .optional()
+          .openapi({ description: 'Show and continue the branch through this message: the leaf becomes the newest message under it' }),
       }),
     ),
   },
@@ -106,10 +112,15 @@ export const listMessages = createRoute({
   method: 'get',
   path: '/v1/conversations/{id}/messages',
   tags,
-  summary: 'Messages, oldest first',
+  summary: 'Messages of the current branch (root → leaf) or of the whole tree, oldest first',
   ...access('read'),
-  request: { params: ConversationParams, query: PageQuerySchema },
-  responses: { 200: jsonContent(listOf(MessageSchema), 'Messages'), ...errorResponses(400, 401, 404) },
+  request: {
+    params: ConversationParams,
+    query: PageQuerySchema.extend({
+      branch: z.enum(['current', 'all']).default('current').openapi({ description: "current: the chain from the root to the conversation's currentLeafId; all: every message" }),
+    }),
+  },
+  responses: { 200: jsonContent(listOf(BranchMessageSchema), 'Messages'), ...errorResponses(400, 401, 404) },
 })
 
 export const TurnBody = z
@@ -118,7 +129,13 @@ export const TurnBody = z
     stream: z.boolean().default(true),
     modelId: ModelId.optional(),
     inference: InferenceSchema.optional(),
-    parentId: z.string().min(1).max(100).optional(),
+    parentId: z
+      .string()
+      .min(1)
+      .max(100)
+      .nullable()
+      .optional()
+      .openapi({ description: "The message this turn follows (an edit: the edited message's parentId); null starts a new root; default: the conversation's currentLeafId" }),
   })
   .openapi('Turn')
 
@@ -166,7 +183,7 @@ export const exportConversation = createRoute({
   request: { params: ConversationParams, query: z.object({ format: z.enum(['json', 'markdown']).default('json') }) },
   responses: {
     200: {
-      description: 'The conversation with all its messages',
+      description: 'JSON: the conversation with every message of its tree; Markdown: its current branch',
       content: {
         'application/json': { schema: z.object({ conversation: ConversationSchema, messages: z.array(MessageSchema) }) },
         'text/markdown': { schema: z.string() },
