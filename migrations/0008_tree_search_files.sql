@@ -10,7 +10,7 @@ CREATE TABLE `search_documents` (
 );--> statement-breakpoint
 CREATE UNIQUE INDEX `search_documents_message_idx` ON `search_documents` (`message_id`);--> statement-breakpoint
 CREATE INDEX `search_documents_conversation_idx` ON `search_documents` (`conversation_id`,`message_id`);--> statement-breakpoint
-CREATE VIRTUAL TABLE `search_index` USING fts5(`body`, tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M* So Sk Cf'");--> statement-breakpoint
+CREATE VIRTUAL TABLE `search_index` USING fts5(`body`, tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M* So Cf'");--> statement-breakpoint
 CREATE TRIGGER `messages_search_insert` AFTER INSERT ON `messages` WHEN new.`status` != 'streaming' BEGIN
 	INSERT INTO `search_documents` (`conversation_id`, `message_id`) VALUES (new.`conversation_id`, new.`id`);
 	INSERT INTO `search_index` (`rowid`, `body`) VALUES (

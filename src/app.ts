@@ -27,6 +27,7 @@ import { uiChatRouter } from './routes/ui-chat/ui-chat.index'
 import { chatCompletionsRouter } from './routes/openai/chat-completions.index'
 import { openAIErrors } from './protocols/openai-errors'
 import { websocketRouter } from './routes/realtime/websocket.index'
+import { searchRouter } from './routes/search/search.index'
 import type { WebSocketOptions } from './routes/realtime/socket-options'
 import type { BedrockClient } from './bedrock/types'
 import { bedrockModelClient } from './bedrock/bedrock-models'
@@ -131,6 +132,7 @@ export function createApp(deps: AppDependencies) {
     .route('/', workspacesRouter)
     .route('/', conversationsRouter)
     .route('/', messagesRouter)
+    .route('/', searchRouter)
     .route('/', generationsRouter)
     .route('/', modelsRouter)
     .route('/', uiChatRouter)

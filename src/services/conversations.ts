@@ -6,6 +6,7 @@ import { regenerateTurn, resolveModel, type StartedTurn, type TurnOptions } from
 import type { InferenceConfig } from '../models/model-client'
 import { AppError, notFound } from '../errors'
 import { decodeCursor } from '../lib/pagination'
+import { ftsQuery } from '../search/fts-query'
 import { jsonExport, markdownExport } from './conversation-export'
 import type { AuthContext, Services } from '../types'
 import { conversationAccess, requireManage } from './conversation-access'
@@ -74,11 +75,13 @@ export async function listConversations(services: Services, auth: AuthContext, i
   const workspaceId = input.workspaceId ?? auth.workspaceScope
   if (workspaceId) await workspaceAccess(services, auth, workspaceId)
   const after = decodeCursor(input.cursor, ListCursor)
+  const match = input.q === undefined ? null : ftsQuery(input.q)
+  if (input.q !== undefined && match === null) return []
   return repo.listVisibleConversations(services.db, {
     userId: auth.userId,
     workspaceId,
     archived: input.archived,
-    q: input.q ?? null,
+    match,
     after: after ? { updatedAt: after[0], id: after[1] } : null,
     limit: input.limit,
   })
