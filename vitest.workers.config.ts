@@ -36,6 +36,8 @@ export default defineProject(async () => {
             // wrangler.toml binds GENERATIONS, which makes the Durable Object hub the default. The tests written for the
             // isolate's memory hub keep it; test/workers/durable-object-*.test.ts use an env without this variable.
             STREAM_STATE: 'memory',
+            // Generated titles add a background model call after a first turn; test/workers/tree-search.test.ts turns them on.
+            GENERATE_TITLES: 'false',
             TEST_MIGRATIONS: migrations,
           },
         },

@@ -98,6 +98,11 @@ export const ConfigSchema = z
     DEFAULT_CONTEXT_TOKENS: z.coerce.number().int().positive().default(128_000),
     /** The most a conversation may store (message parts, images and documents included): a turn beyond it is a 413. */
     MAX_CONVERSATION_BYTES: bytes(64 * 1024 * 1024),
+    // Conversation titles, search and files (issue 13).
+    /** Titles generated after a conversation's first completed turn (unless the user set one); false keeps the first message's words. */
+    GENERATE_TITLES: boolean(true),
+    /** The model that writes titles; default DEFAULT_MODEL_ID. */
+    TITLE_MODEL_ID: z.string().min(1).max(300).optional(),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   })

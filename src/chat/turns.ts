@@ -13,6 +13,7 @@ import type { InferenceConfig } from '../models/model-client'
 import type { Part } from './parts'
 import { estimateTokens, fitHistory, REQUEST_MEDIA_LIMITS, stripMedia } from './history'
 import type { ChatTurn } from './chat-task'
+import { titleAfterTurn, wantsTitle } from './titles'
 import { sha256Hex } from '../lib/crypto'
 import { contextTokensFor, inferenceFor, resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
@@ -117,7 +118,8 @@ async function idempotentReplay(services: Services, userId: string, key: string,
 export interface TurnOptions {
   /**
    * Keeps the runtime working on the detached producer after the response is sent (a Worker's `ctx.waitUntil`);
-   * Node and Bun pass a no-op. Called with the producer's promise, once per started turn.
+   * Node and Bun pass a no-op. Called with the producer's promise, once per started turn, and with the title's
+   * (titles.ts) after a conversation's first turns.
    */
   waitUntil: (promise: Promise<unknown>) => void
 }
@@ -281,5 +283,6 @@ async function beginTurn(services: Services, auth: AuthContext, conversation: Co
   }
   const running = services.hub.running(generationId)
   if (running) options.waitUntil(running)
+  if (wantsTitle(services, conversation)) options.waitUntil(titleAfterTurn(services, generation, auth.apiKeyId, running))
   return { generation, userMessage, assistantMessage, replayed: false }
 }

@@ -1,8 +1,10 @@
 // The conversation tree and full-text search through the Worker entry inside workerd, on D1 (FTS5 and the triggers of
 // migration 0008 as D1 runs them).
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, expectProblem, register, type Json, type Registered } from './helpers'
+import worker, { type WorkerEnv } from '../../src/entries/worker'
+import { call, expectProblem, ORIGIN, readReply, register, type Json, type Registered } from './helpers'
 
 const conversation = async (user: Registered, json: Json = {}) => {
   const reply = await call('POST', '/v1/conversations', { token: user.accessToken, json })
@@ -76,4 +78,33 @@ describe('full-text search on D1', () => {
     const left = await env.DB.prepare('SELECT count(*) AS n FROM search_documents WHERE conversation_id = ?').bind(conv.id).first<{ n: number }>()
     expect(left?.n).toBe(0)
   })
+})
+
+describe('generated titles on Workers', () => {
+  const titled = { ...env, GENERATE_TITLES: 'true' } as WorkerEnv
+  const doEnv: WorkerEnv = { ...titled }
+  delete doEnv.STREAM_STATE
+
+  // The title is written in the background, through the request's waitUntil: waiting on the execution context
+  // waits for it, with the isolate's memory hub and with the Durable Object hub (the generation runs in the object).
+  for (const [hub, workerEnv] of [
+    ['memory', titled],
+    ['durable-object', doEnv],
+  ] as const) {
+    it(`titles a conversation after its first turn (${hub} hub)`, async () => {
+      const user = await register(`title-${hub}`)
+      const conv = await conversation(user)
+      const ctx = createExecutionContext()
+      const request = new Request(`${ORIGIN}/v1/conversations/${conv.id}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'Where do puffins nest in summer', stream: false }),
+      })
+      const reply = await readReply(await worker.fetch(request, workerEnv, ctx))
+      expect(reply.status, reply.text).toBe(201)
+      await waitOnExecutionContext(ctx)
+      const row = await env.DB.prepare('SELECT title, title_source FROM conversations WHERE id = ?').bind(conv.id).first<{ title: string; title_source: string }>()
+      expect(row).toEqual({ title: 'Where do puffins nest in summer', title_source: 'generated' })
+    })
+  }
 })

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm'
 import type { Database } from '../database'
 import { prepared } from '../prepared'
 import { conversations, generations, memberships, messages, type Role } from '../schema'
@@ -92,4 +92,14 @@ export async function findConversationIdByClientChatId(db: Database, userId: str
     .where(and(eq(conversations.userId, userId), eq(conversations.clientChatId, clientChatId)))
     .get()
   return row?.id
+}
+
+/** Stores a generated title unless the user titled the conversation (or a title was generated) meanwhile. */
+export async function setGeneratedTitle(db: Database, id: string, title: string): Promise<boolean> {
+  const result = await db
+    .update(conversations)
+    .set({ title, titleSource: 'generated' })
+    .where(and(eq(conversations.id, id), or(isNull(conversations.titleSource), eq(conversations.titleSource, 'derived'))))
+    .returning({ id: conversations.id })
+  return result.length > 0
 }
