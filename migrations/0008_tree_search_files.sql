@@ -47,3 +47,19 @@ INSERT INTO `search_documents` (`conversation_id`, `message_id`) SELECT `id`, NU
 INSERT INTO `search_documents` (`conversation_id`, `message_id`) SELECT `conversation_id`, `id` FROM `messages` WHERE `status` != 'streaming' ORDER BY `id`;--> statement-breakpoint
 INSERT INTO `search_index` (`rowid`, `body`) SELECT d.`id`, c.`title` FROM `search_documents` d JOIN `conversations` c ON c.`id` = d.`conversation_id` WHERE d.`message_id` IS NULL;--> statement-breakpoint
 INSERT INTO `search_index` (`rowid`, `body`) SELECT d.`id`, (SELECT group_concat(json_extract(p.value, '$.text'), char(10)) FROM json_each(m.`parts`) p WHERE json_extract(p.value, '$.type') = 'text') FROM `search_documents` d JOIN `messages` m ON m.`id` = d.`message_id`;
+--> statement-breakpoint
+CREATE TABLE `files` (
+	`id` text PRIMARY KEY NOT NULL,
+	`workspace_id` text NOT NULL,
+	`user_id` text NOT NULL,
+	`conversation_id` text,
+	`name` text NOT NULL,
+	`media_type` text NOT NULL,
+	`size` integer NOT NULL,
+	`sha256` text NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade
+);--> statement-breakpoint
+CREATE INDEX `files_workspace_idx` ON `files` (`workspace_id`);--> statement-breakpoint
+CREATE INDEX `files_conversation_idx` ON `files` (`conversation_id`);--> statement-breakpoint
+CREATE INDEX `files_sha256_idx` ON `files` (`sha256`);

@@ -28,6 +28,8 @@ import { chatCompletionsRouter } from './routes/openai/chat-completions.index'
 import { openAIErrors } from './protocols/openai-errors'
 import { websocketRouter } from './routes/realtime/websocket.index'
 import { searchRouter } from './routes/search/search.index'
+import { filesRouter } from './routes/files/files.index'
+import { memoryBlobStore, type BlobStore } from './files/blob-store'
 import type { WebSocketOptions } from './routes/realtime/socket-options'
 import type { BedrockClient } from './bedrock/types'
 import { bedrockModelClient } from './bedrock/bedrock-models'
@@ -58,11 +60,14 @@ export interface AppDependencies {
   upgradeWebSocket?: UpgradeWebSocket
   /** What the runtime tells about a socket's send buffer, and the socket limits (tests lower them). */
   webSocket?: WebSocketOptions
+  /** File bytes: R2 on Workers, a directory on Node and Bun (the entries'); defaults to this process's memory. */
+  blobs?: BlobStore | null
   /** Builds the stream-state hub around the task runner; defaults to an in-memory hub (one process). */
   hub?: (run: TaskRunner) => GenerationHub
 }
 
 const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
+const FILES_PATH = '/v1/files'
 const TURN_PATH = /^\/v1\/(?:conversations\/[^/]+\/messages|ui\/chat|chat\/completions)\/?$/
 
 const httpStatusCodes: Partial<Record<number, ErrorCode>> = {
@@ -90,6 +95,7 @@ export function buildServices(deps: AppDependencies): Services {
     governance: deps.governance ?? noGovernance,
     accessTokens: createAccessTokenCache(),
     metrics: createMetrics(),
+    blobs: deps.blobs === undefined ? memoryBlobStore() : deps.blobs,
   }
   // Tasks run with the finished services; the hub only calls `run` after construction.
   const tasks = createTaskRegistry(() => services, deps.tasks ?? [chatTask])
@@ -121,7 +127,9 @@ export function createApp(deps: AppDependencies) {
     }),
   )
   app.use('/v1/*', openAIErrors)
-  app.use('/v1/*', jsonBody((path) => (TURN_PATH.test(path) ? config.MAX_TURN_BODY_BYTES : config.MAX_BODY_BYTES)))
+  const json = jsonBody((path) => (TURN_PATH.test(path) ? config.MAX_TURN_BODY_BYTES : config.MAX_BODY_BYTES))
+  // Uploads are multipart or raw bytes, bounded by MAX_FILE_BYTES in their route.
+  app.use('/v1/*', async (c, next) => (c.req.path === FILES_PATH ? next() : json(c, next)))
   app.use('/v1/*', async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : requireAuth(c, next)))
 
   const routes = app
@@ -133,6 +141,7 @@ export function createApp(deps: AppDependencies) {
     .route('/', conversationsRouter)
     .route('/', messagesRouter)
     .route('/', searchRouter)
+    .route('/', filesRouter)
     .route('/', generationsRouter)
     .route('/', modelsRouter)
     .route('/', uiChatRouter)

@@ -103,6 +103,14 @@ export const ConfigSchema = z
     GENERATE_TITLES: boolean(true),
     /** The model that writes titles; default DEFAULT_MODEL_ID. */
     TITLE_MODEL_ID: z.string().min(1).max(300).optional(),
+    /** Node and Bun: the directory of the file blob store (Workers use the R2 binding FILES). */
+    FILES_DIR: z.string().min(1).default('./data/files'),
+    /** The largest file one upload may store (413 beyond it). */
+    MAX_FILE_BYTES: bytes(25 * 1024 * 1024),
+    /** The most file bytes a workspace may store, uploads and moved media together (413 beyond it). */
+    MAX_WORKSPACE_FILE_BYTES: bytes(1024 * 1024 * 1024),
+    /** An inline image or document larger than this is moved to the blob store when its message is stored. */
+    INLINE_MEDIA_MAX_BYTES: bytes(256 * 1024),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   })

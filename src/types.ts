@@ -3,6 +3,7 @@ import type { JWTVerifyGetKey } from 'jose'
 import type { Governance } from './chat/governance'
 import type { Config } from './config'
 import type { Database } from './db/database'
+import type { BlobStore } from './files/blob-store'
 import type { Scope } from './db/schema'
 import type { IdGenerator } from './lib/ids'
 import type { Logger } from './lib/logger'
@@ -32,6 +33,8 @@ export interface Services {
   /** Verified access tokens, HMAC key and session generations: a per-process cache, held here rather than by a module. */
   accessTokens: AccessTokenCache
   metrics: Metrics
+  /** Where file bytes are stored (R2, a directory, memory); null when the runtime has none (files are then 503). */
+  blobs: BlobStore | null
 }
 
 export interface AuthContext {

@@ -10,6 +10,7 @@ import { hasMediaStubs } from './history'
 import type { Part } from './parts'
 import { conversationStore } from './persistence'
 import { turnProducer } from './turn-producer'
+import { withFileBytes } from '../services/files'
 
 /** The `chat` task's input: a stored turn of a conversation. */
 export interface ChatTurn {
@@ -63,8 +64,8 @@ async function withMedia(db: Database, history: readonly HistoryMessage[]): Prom
   })
 }
 
-async function modelRequest(db: Database, turn: ChatTurn): Promise<ModelRequest> {
-  const history = await withMedia(db, turn.history)
+async function modelRequest(services: Services, turn: ChatTurn): Promise<ModelRequest> {
+  const history = await withFileBytes(services, await withMedia(services.db, turn.history))
   return {
     modelId: turn.generation.modelId,
     system: turn.systemPrompt,
@@ -149,7 +150,7 @@ export const chatTask = defineTask<Services, ChatTurn>({
         modelId: generation.modelId,
         started: startedEvent(generation),
         assistantMessageId: generation.assistantMessageId,
-        request: () => modelRequest(services.db, turn),
+        request: () => modelRequest(services, turn),
         account: { userId: generation.userId, apiKeyId: turn.apiKeyId ?? null, conversationId: generation.conversationId },
       },
       conversationStore(services.db, generation, services.now),

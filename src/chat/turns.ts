@@ -14,6 +14,7 @@ import type { Part } from './parts'
 import { estimateTokens, fitHistory, REQUEST_MEDIA_LIMITS, stripMedia } from './history'
 import type { ChatTurn } from './chat-task'
 import { titleAfterTurn, wantsTitle } from './titles'
+import { storeTurnMedia } from '../services/files'
 import { sha256Hex } from '../lib/crypto'
 import { contextTokensFor, inferenceFor, resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
@@ -57,10 +58,10 @@ export function userParts(content: string | Part[]): Part[] {
     if (part.type === 'text') chars += part.text.length
     else if (part.type === 'image') {
       images += 1
-      if (decodedSize(part.data) > LIMITS.imageBytes) throw invalid(`${path}.data`, 'images must be at most 3.75 MB')
+      if (part.data !== undefined && decodedSize(part.data) > LIMITS.imageBytes) throw invalid(`${path}.data`, 'images must be at most 3.75 MB')
     } else if (part.type === 'document') {
       documents += 1
-      if (decodedSize(part.data) > LIMITS.documentBytes) throw invalid(`${path}.data`, 'documents must be at most 4.5 MB')
+      if (part.data !== undefined && decodedSize(part.data) > LIMITS.documentBytes) throw invalid(`${path}.data`, 'documents must be at most 4.5 MB')
     } else throw invalid(`${path}.type`, `"${part.type}" parts cannot be sent by a user`)
   })
   if (chars > LIMITS.textChars) throw invalid('content', `text must be at most ${LIMITS.textChars} characters`)
@@ -149,7 +150,9 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
       retrying = replay.userMessage
     } else await releaseExpiredIdempotencyKey(services.db, auth.userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
   }
-  return beginTurn(services, auth, conversation, { parts, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash }, options)
+  // Files named by parts are checked; large inline media moves to the blob store (nothing of it is stored inline).
+  const stored = retrying ? parts : await storeTurnMedia(services, auth, conversation, parts)
+  return beginTurn(services, auth, conversation, { parts: stored, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash }, options)
 }
 
 export interface RegenerateInput {

@@ -14,6 +14,7 @@
  */
 import { createClient } from '@libsql/client/web'
 import { upgradeWebSocket } from 'hono/cloudflare-workers'
+import { r2BlobStore } from '../files/r2-blob-store'
 import { createApp, type App, type AppDependencies } from '../app'
 import { createBedrockEmulator } from '../bedrock/emulator'
 import { modelClientFromConfig } from '../bedrock/model-client'
@@ -34,6 +35,8 @@ export interface WorkerEnv {
   DB?: D1Database
   /** The generations' Durable Object namespace (wrangler.toml `[[durable_objects.bindings]]` "GENERATIONS"). */
   GENERATIONS?: DurableObjectNamespace<GenerationObjectRpc>
+  /** The file blob store (wrangler.toml `[[r2_buckets]]` binding "FILES"). */
+  FILES?: R2Bucket
   /** Vars and secrets: NODE_ENV, JWT_SECRET, DATABASE_URL, … (see src/config.ts). */
   [name: string]: unknown
 }
@@ -84,7 +87,9 @@ function dependencies(env: WorkerEnv): ObjectDependencies {
   // bundled; `npm run dev:worker` and the workerd tests set it true.
   const { models, source } = modelClientFromConfig(config, { emulator: EDGECHAT_EMULATOR ? createBedrockEmulator : undefined })
   if (source === 'emulator') logger.warn('Bedrock emulator: no AWS credentials are configured, so answers are SYNTHETIC')
-  return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models }
+  // Files need the R2 binding FILES: without it uploads are 503 and inline media stays in message rows.
+  const blobs = env.FILES ? r2BlobStore(env.FILES) : null
+  return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models, blobs }
 }
 
 /**

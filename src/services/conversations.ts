@@ -10,6 +10,7 @@ import { ftsQuery } from '../search/fts-query'
 import { jsonExport, markdownExport } from './conversation-export'
 import type { AuthContext, Services } from '../types'
 import { conversationAccess, requireManage } from './conversation-access'
+import { deleteConversationFiles } from './files'
 import { workspaceAccess } from './workspace-access'
 
 export interface NewConversation {
@@ -131,6 +132,7 @@ export async function deleteConversation(services: Services, auth: AuthContext, 
     await services.hub.running(active)
   }
   await repo.deleteConversation(services.db, access.conversation.id)
+  await deleteConversationFiles(services, access.conversation.id)
 }
 
 /**
