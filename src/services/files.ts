@@ -3,6 +3,7 @@ import * as repo from '../db/repositories/files'
 import type { ConversationRow } from '../db/repositories/conversations'
 import type { HistoryMessage } from '../db/repositories/messages'
 import type { Part } from '../chat/parts'
+import { DOCUMENT_FORMATS, IMAGE_FORMATS } from '../chat/inline-media'
 import { AppError, notFound } from '../errors'
 import { base64ToBytes, bytesToBase64 } from '../files/base64'
 import { toHex } from '../lib/encoding'
@@ -15,19 +16,10 @@ const sizeText = (bytes: number) => (bytes % MIB === 0 ? `${bytes / MIB} MiB` : 
 /** What Bedrock accepts per attachment, checked when a part names a file. */
 const MEDIA_LIMITS = { image: 3.75 * MIB, document: 4.5 * MIB }
 
-const IMAGE_TYPES: Readonly<Record<string, string>> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' }
-const DOCUMENT_TYPES: Readonly<Record<string, string>> = {
-  'application/pdf': 'pdf',
-  'text/csv': 'csv',
-  'application/msword': 'doc',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
-  'application/vnd.ms-excel': 'xls',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
-  'text/html': 'html',
-  'text/plain': 'txt',
-  'text/markdown': 'md',
-}
-const MEDIA_TYPE_OF: Readonly<Record<string, string>> = Object.fromEntries([...Object.entries(IMAGE_TYPES), ...Object.entries(DOCUMENT_TYPES)].map(([type, format]) => [`${format}`, type]))
+/** Each format's media type (the first the inline-media tables give it). */
+const MEDIA_TYPE_OF: Readonly<Record<string, string>> = Object.fromEntries(
+  [...Object.entries(DOCUMENT_FORMATS), ...Object.entries(IMAGE_FORMATS)].reverse().map(([type, format]) => [format, type]),
+)
 
 function blobStore(services: Services) {
   if (!services.blobs) throw new AppError('not_ready', 'File storage is not configured on this server')
@@ -136,7 +128,7 @@ export async function storeTurnMedia(services: Services, auth: AuthContext, conv
     if (part.fileId !== undefined) {
       const file = await repo.findFile(services.db, part.fileId)
       if (!file || file.workspaceId !== conversation.workspaceId) throw notFound('File')
-      const formats = part.type === 'image' ? IMAGE_TYPES : DOCUMENT_TYPES
+      const formats = part.type === 'image' ? IMAGE_FORMATS : DOCUMENT_FORMATS
       if (formats[file.mediaType] !== part.format) throw invalid(`content.${index}.format`, `the file is ${file.mediaType}, not ${part.type} ${part.format}`)
       if (file.size > MEDIA_LIMITS[part.type]) throw invalid(`content.${index}.fileId`, `${part.type}s must be at most ${part.type === 'image' ? '3.75' : '4.5'} MB`)
       stored.push(part)

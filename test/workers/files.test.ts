@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { call, expectProblem, ORIGIN, readReply, register, type Json, type Registered } from './helpers'
 
 const hex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
-const sha256 = async (bytes: Uint8Array) => hex(await crypto.subtle.digest('SHA-256', bytes))
-const binary = (size: number) => {
+const sha256 = async (bytes: Uint8Array<ArrayBuffer>) => hex(await crypto.subtle.digest('SHA-256', bytes))
+const binary = (size: number): Uint8Array<ArrayBuffer> => {
   const bytes = new Uint8Array(size)
   for (let i = 0; i < 256 && i < size; i++) bytes[i] = i
   for (let at = 256; at < size; at += 65_536) crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65_536)))

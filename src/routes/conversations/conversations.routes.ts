@@ -141,6 +141,15 @@ export const TurnBody = z
 
 const FailedTurnSchema = ProblemSchema.extend({ generationId: z.string(), assistantMessageId: z.string() })
 
+/** A turn's answers (a new message or a regenerate): SSE, both messages, or the model's failure. */
+export const turnResponses = {
+  200: { description: 'Server-sent events (stream: true)', content: { 'text/event-stream': { schema: z.string() } } },
+  201: jsonContent(z.object({ userMessage: MessageSchema, assistantMessage: MessageSchema }).openapi('TurnResult'), 'Completed (stream: false)'),
+  429: { description: 'Model throttled (rate_limited)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
+  502: { description: 'Model failed (upstream_error)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
+  504: { description: 'Model timed out (upstream_timeout)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
+}
+
 export const sendTurn = createRoute({
   method: 'post',
   path: '/v1/conversations/{id}/messages',
@@ -164,14 +173,7 @@ export const sendTurn = createRoute({
     }),
     ...jsonBody(TurnBody),
   },
-  responses: {
-    200: { description: 'Server-sent events (stream: true)', content: { 'text/event-stream': { schema: z.string() } } },
-    201: jsonContent(z.object({ userMessage: MessageSchema, assistantMessage: MessageSchema }).openapi('TurnResult'), 'Completed (stream: false)'),
-    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422),
-    429: { description: 'Model throttled (rate_limited)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
-    502: { description: 'Model failed (upstream_error)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
-    504: { description: 'Model timed out (upstream_timeout)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
-  },
+  responses: { ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422), ...turnResponses },
 })
 
 export const exportConversation = createRoute({

@@ -24,10 +24,7 @@ export const upload = createRoute({
   path: '/v1/files',
   tags,
   summary: 'Upload a file: multipart form field `file`, or the raw bytes with their Content-Type and ?name=',
-  description:
-    'Stored in the blob store (R2 on Workers, a directory on Node and Bun), in the workspace given (default: the ' +
-    "API key's, else your personal one). Image and document parts of a turn may then name it by `fileId`. At most " +
-    'MAX_FILE_BYTES per file and MAX_WORKSPACE_FILE_BYTES per workspace (413).',
+  description: "Into the workspace given (default: the key's, else your personal one). Turn parts may name it by `fileId`.",
   ...access('chat'),
   request: {
     query: z.object({
@@ -75,7 +72,6 @@ export const remove = createRoute({
   path: '/v1/files/{id}',
   tags,
   summary: 'Delete a file (its uploader or a workspace admin)',
-  description: 'The file is 404 at once. Messages that named it keep their part; the model is sent a "[… removed]" note in its place.',
   ...access('chat'),
   request: { params: FileParams },
   responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404) },

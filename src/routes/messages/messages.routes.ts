@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { errorResponses, ProblemSchema } from '../../errors'
-import { InferenceSchema } from '../conversations/conversations.routes'
+import { errorResponses } from '../../errors'
+import { InferenceSchema, turnResponses } from '../conversations/conversations.routes'
 import { MessageSchema } from '../../chat/render'
 import { access } from '../../middleware/scopes'
 import { jsonBody, jsonContent, pathId } from '../../schemas'
@@ -28,16 +28,12 @@ export const deleteFeedback = createRoute({
   responses: { 204: { description: 'Removed' }, ...errorResponses(401, 403, 404) },
 })
 
-const FailedTurnSchema = ProblemSchema.extend({ generationId: z.string(), assistantMessageId: z.string() })
-
 export const regenerate = createRoute({
   method: 'post',
   path: '/v1/messages/{id}/regenerate',
   tags,
   summary: 'Answer the user message of this assistant message again',
-  description:
-    'A new assistant message beside this one (a sibling: nothing is overwritten), which becomes the conversation\'s ' +
-    'currentLeafId. Answers like a turn: server-sent events with `stream: true` (default), both messages with `stream: false`.',
+  description: "A new sibling of this answer (nothing is overwritten), which becomes the conversation's currentLeafId. Answers like a turn.",
   ...access('chat'),
   request: {
     params: MessageParams,
@@ -50,12 +46,5 @@ export const regenerate = createRoute({
       required: false,
     },
   },
-  responses: {
-    200: { description: 'Server-sent events (stream: true)', content: { 'text/event-stream': { schema: z.string() } } },
-    201: jsonContent(z.object({ userMessage: MessageSchema, assistantMessage: MessageSchema }), 'Completed (stream: false)'),
-    ...errorResponses(400, 401, 403, 404, 409, 413, 415),
-    429: { description: 'Model throttled (rate_limited)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
-    502: { description: 'Model failed (upstream_error)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
-    504: { description: 'Model timed out (upstream_timeout)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
-  },
+  responses: { ...errorResponses(400, 401, 403, 404, 409, 413, 415), ...turnResponses },
 })

@@ -18,9 +18,7 @@ export const search = createRoute({
   path: '/v1/search',
   tags: ['Conversations'],
   summary: 'Full-text search over the titles and messages of the conversations you can read',
-  description:
-    'Every word of `q` must match (the last one as a prefix), whatever the case and diacritics; the text is taken ' +
-    'literally (quotes, `*`, `-`, `NEAR`, parentheses are not operators).',
+  description: 'Every word of `q` must match (the last as a prefix), taken literally: FTS operators in it are text.',
   ...access('read'),
   request: {
     query: PageQuerySchema.extend({
