@@ -1,6 +1,8 @@
 // Files through the Worker entry inside workerd: D1 rows and the R2 bucket bound as FILES (miniflare's R2).
+import { createExecutionContext } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import worker, { type WorkerEnv } from '../../src/entries/worker'
 import { call, expectProblem, ORIGIN, readReply, register, type Json, type Registered } from './helpers'
 
 const hex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
@@ -77,5 +79,22 @@ describe('files on Workers (R2)', () => {
     const stored = await call('GET', `/v1/files/${part.fileId}`, { token: user.accessToken })
     expect(stored.body).toMatchObject({ mediaType: 'image/webp', size: inline.length, sha256: await sha256(inline) })
     expect(moved.body.assistantMessage.usage.inputTokens).toBeGreaterThan(toBase64(inline).length / 4)
+  })
+
+  it('reads the bytes from R2 in the Durable Object that runs the generation', async () => {
+    const doEnv: WorkerEnv = { ...env }
+    delete doEnv.STREAM_STATE
+    const user = await register('files-do')
+    const bytes = binary(20_000)
+    const file = (await upload(user, bytes, { 'content-type': 'image/gif' }, '?name=anim.gif')).body
+    const conv = (await call('POST', '/v1/conversations', { token: user.accessToken, json: {} })).body
+    const request = new Request(`${ORIGIN}/v1/conversations/${conv.id}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: [{ type: 'text', text: 'Frames?' }, { type: 'image', format: 'gif', fileId: file.id }], stream: false }),
+    })
+    const turn = await readReply(await worker.fetch(request, doEnv, createExecutionContext()))
+    expect(turn.status, turn.text).toBe(201)
+    expect(turn.body.assistantMessage.usage.inputTokens).toBeGreaterThan(toBase64(bytes).length / 4)
   })
 })
