@@ -14,7 +14,7 @@ import type { Part } from './parts'
 import { estimateTokens, fitHistory, REQUEST_MEDIA_LIMITS, stripMedia } from './history'
 import type { ChatTurn } from './chat-task'
 import { titleAfterTurn, wantsTitle } from './titles'
-import { storeTurnMedia } from '../services/files'
+import { discardMovedMedia, storeTurnMedia } from '../services/files'
 import { sha256Hex } from '../lib/crypto'
 import { contextTokensFor, inferenceFor, resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
@@ -152,7 +152,13 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
   }
   // Files named by parts are checked; large inline media moves to the blob store (nothing of it is stored inline).
   const stored = retrying ? parts : await storeTurnMedia(services, auth, conversation, parts)
-  return beginTurn(services, auth, conversation, { parts: stored, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash }, options)
+  try {
+    return await beginTurn(services, auth, conversation, { parts: stored, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash }, options)
+  } catch (error) {
+    // Refused (busy, full, over a limit): the media it moved is no one's.
+    await discardMovedMedia(services, parts, stored)
+    throw error
+  }
 }
 
 export interface RegenerateInput {

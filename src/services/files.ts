@@ -146,6 +146,17 @@ export async function storeTurnMedia(services: Services, auth: AuthContext, conv
   return stored
 }
 
+/** Deletes the files storeTurnMedia made for a turn that was then refused (`sent` as the user sent it, `stored` as moved). */
+export async function discardMovedMedia(services: Services, sent: readonly Part[], stored: readonly Part[]): Promise<void> {
+  for (const [index, part] of stored.entries()) {
+    const original = sent[index]
+    const movedTo = (part.type === 'image' || part.type === 'document') && part.fileId !== undefined ? part.fileId : undefined
+    if (!movedTo || !original || !('data' in original) || original.data === undefined) continue
+    const file = await repo.findFile(services.db, movedTo)
+    if (file) await dropBlobs(services, await repo.deleteFile(services.db, file))
+  }
+}
+
 /** The history with the bytes of the files its parts name, read from the blob store now (a deleted file has none). */
 export async function withFileBytes(services: Services, history: readonly HistoryMessage[]): Promise<HistoryMessage[]> {
   const named = history.some((message) => (message.parts as Part[]).some((part) => (part.type === 'image' || part.type === 'document') && part.fileId !== undefined))

@@ -195,6 +195,21 @@ describe('files', () => {
     expect(existsSync(blobPath(file.sha256))).toBe(false)
   })
 
+  it('keeps nothing of the media a refused turn had moved', async () => {
+    const user = await t.register()
+    const conv = await json(await user.call('POST', '/v1/conversations', { body: {} }), 201)
+    const slow = await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: '[[emulator tokens=30 delay=30]] slow' } })
+    const data = Buffer.from(binary(6_000)).toString('base64')
+    await expectProblem(
+      await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: [{ type: 'image', format: 'png', data }], stream: false } }),
+      409,
+      'conflict',
+    )
+    await slow.text()
+    const left = await t.client.execute({ sql: 'SELECT count(*) AS n FROM files WHERE conversation_id = ?', args: [conv.id] })
+    expect(Number(left.rows[0]!.n)).toBe(0)
+  })
+
   it('refuses a fileId of another workspace or of the wrong kind, and a part with both data and fileId or neither', async () => {
     const user = await t.register()
     const other = await t.register()
