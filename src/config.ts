@@ -136,6 +136,9 @@ export const ConfigSchema = z
     if (config.MODEL_IDS.length > 0 && !config.MODEL_IDS.includes(config.DEFAULT_MODEL_ID)) {
       ctx.addIssue({ code: 'custom', path: ['DEFAULT_MODEL_ID'], message: `must be one of MODEL_IDS (${config.MODEL_IDS.join(', ')})` })
     }
+    if (config.TITLE_MODEL_ID && config.MODEL_IDS.length > 0 && !config.MODEL_IDS.includes(config.TITLE_MODEL_ID)) {
+      ctx.addIssue({ code: 'custom', path: ['TITLE_MODEL_ID'], message: `must be one of MODEL_IDS (${config.MODEL_IDS.join(', ')})` })
+    }
     const endpoint = config.BEDROCK_ENDPOINT ?? config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME
     if (endpoint && config.BEDROCK_EMULATOR === 'auto' && !source) {
       ctx.addIssue({

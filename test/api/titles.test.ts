@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import type { UsageRecord } from '../../src/chat/governance'
 import { cleanTitle } from '../../src/chat/titles'
+import { parseConfig } from '../../src/config'
 import { setGeneratedTitle } from '../../src/db/repositories/conversations'
 import type { Logger } from '../../src/lib/logger'
 import { startHttpEmulator } from '../helpers'
@@ -97,7 +98,7 @@ describe('generated titles', () => {
   })
 
   it('keeps the old title when the title model fails, logs it, and the turn never notices', async () => {
-    const { t, usage, warnings } = await setup({ TITLE_MODEL_ID: TITLE_MODEL, MODEL_IDS: DEFAULT_MODEL }, [DEFAULT_MODEL])
+    const { t, usage, warnings } = await setup({ TITLE_MODEL_ID: TITLE_MODEL }, [DEFAULT_MODEL])
     const user = await t.register()
     const conv = await json(await user.call('POST', '/v1/conversations', { body: {} }), 201)
     const res = await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'A question about tides' } })
@@ -118,6 +119,11 @@ describe('generated titles', () => {
     await json(await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'no title model please', stream: false } }), 201)
     await json(await user.call('POST', `/v1/conversations/${conv.id}/messages`, { body: { content: 'still none', stream: false } }), 201)
     expect(usage.map((record) => record.modelId)).toEqual([DEFAULT_MODEL, DEFAULT_MODEL])
+  })
+
+  it('refuses a TITLE_MODEL_ID outside MODEL_IDS', () => {
+    expect(() => parseConfig({ JWT_SECRET: 'x'.repeat(40), MODEL_IDS: DEFAULT_MODEL, TITLE_MODEL_ID: TITLE_MODEL })).toThrow(/TITLE_MODEL_ID: must be one of MODEL_IDS/)
+    expect(parseConfig({ JWT_SECRET: 'x'.repeat(40), MODEL_IDS: `${DEFAULT_MODEL},${TITLE_MODEL}`, TITLE_MODEL_ID: TITLE_MODEL }).TITLE_MODEL_ID).toBe(TITLE_MODEL)
   })
 
   it('cleans what the model answers', () => {
