@@ -39,6 +39,8 @@ export default defineProject(async () => {
             STREAM_STATE: 'memory',
             // test/workers/mcp-servers.test.ts reaches MCP servers on loopback.
             MCP_ALLOW_PRIVATE_URLS: 'true',
+            // Generated titles add a background model call after a first turn; test/workers/tree-search.test.ts turns them on.
+            GENERATE_TITLES: 'false',
             TEST_MIGRATIONS: migrations,
           },
         },

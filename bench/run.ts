@@ -78,6 +78,8 @@ const { values: args } = parseArgs({
     'resume-gap': { type: 'string', default: '50' },
     'redis-port': { type: 'string', default: '6379' },
     'node-flag': { type: 'string', multiple: true },
+    'search-only': { type: 'boolean', default: false },
+    'search-messages': { type: 'string', default: '100000' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -91,7 +93,15 @@ if (args.help) {
   [--paced-delay 10] [--paced-ttft 200] [--paced-stagger MS] [--resume-turns 2] [--resume-at 20] [--resume-gap 50] [--redis-port 6379]
  soak (issue 8, opt-in): --soak (after the other sections) | --soak-only; [--soak-minutes 10] [--soak-users 200] [--soak-sample 30]
   (paced like the paced section: --paced-tokens, --paced-delay, --paced-ttft)
+ search latency (issue 13, alone): --search-only [--search-messages 100000]
 See bench/README.md.`)
+  process.exit(0)
+}
+
+// Full-text search latency (issue 13) runs alone, in this process: bench/search.ts.
+if (args['search-only']) {
+  const { runSearchBench } = await import('./search')
+  await runSearchBench(Number(args['search-messages']))
   process.exit(0)
 }
 

@@ -32,6 +32,9 @@ import { assistantsRouter } from './routes/assistants/assistants.index'
 import { toolsRouter } from './routes/tools/tools.index'
 import { tasksRouter } from './routes/tasks/tasks.index'
 import { mcpServersRouter } from './routes/mcp-servers/mcp-servers.index'
+import { searchRouter } from './routes/search/search.index'
+import { filesRouter } from './routes/files/files.index'
+import { memoryBlobStore, type BlobStore } from './files/blob-store'
 import type { WebSocketOptions } from './routes/realtime/socket-options'
 import type { BedrockClient } from './bedrock/types'
 import { bedrockModelClient } from './bedrock/bedrock-models'
@@ -76,6 +79,8 @@ export interface AppDependencies {
   upgradeWebSocket?: UpgradeWebSocket
   /** What the runtime tells about a socket's send buffer, and the socket limits (tests lower them). */
   webSocket?: WebSocketOptions
+  /** File bytes: R2 on Workers, a directory on Node and Bun (the entries'); defaults to this process's memory. */
+  blobs?: BlobStore | null
   /** Builds the stream-state hub around the task runner; defaults to an in-memory hub (one process). */
   hub?: (run: TaskRunner) => GenerationHub
   /** The playground's and the API reference's files (Workers static assets, or a directory on Node and Bun). */
@@ -85,6 +90,7 @@ export interface AppDependencies {
 }
 
 const PUBLIC_PATHS = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout'])
+const FILES_PATH = '/v1/files'
 const TURN_PATH = /^\/v1\/(?:conversations\/[^/]+\/messages|ui\/chat|chat\/completions|responses)\/?$/
 
 const httpStatusCodes: Partial<Record<number, ErrorCode>> = {
@@ -124,6 +130,7 @@ export function buildServices(deps: AppDependencies): Services {
       cacheSeconds: config.MCP_TOOLS_CACHE_SECONDS,
       listTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
     }),
+    blobs: deps.blobs === undefined ? memoryBlobStore() : deps.blobs,
   }
   // Tasks run with the finished services; the hub only calls `run` after construction.
   const tasks = createTaskRegistry(() => services, deps.tasks ?? [chatTask])
@@ -155,7 +162,9 @@ export function createApp(deps: AppDependencies) {
     }),
   )
   app.use('/v1/*', openAIErrors)
-  app.use('/v1/*', jsonBody((path) => (TURN_PATH.test(path) ? config.MAX_TURN_BODY_BYTES : config.MAX_BODY_BYTES)))
+  const json = jsonBody((path) => (TURN_PATH.test(path) ? config.MAX_TURN_BODY_BYTES : config.MAX_BODY_BYTES))
+  // Uploads are multipart or raw bytes, bounded by MAX_FILE_BYTES in their route.
+  app.use('/v1/*', async (c, next) => (c.req.path === FILES_PATH ? next() : json(c, next)))
   app.use('/v1/*', async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : requireAuth(c, next)))
   app.use('/v1/*', rateLimitHeaders)
 
@@ -167,6 +176,8 @@ export function createApp(deps: AppDependencies) {
     .route('/', workspacesRouter)
     .route('/', conversationsRouter)
     .route('/', messagesRouter)
+    .route('/', searchRouter)
+    .route('/', filesRouter)
     .route('/', generationsRouter)
     .route('/', modelsRouter)
     .route('/', uiChatRouter)

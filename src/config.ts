@@ -113,6 +113,19 @@ export const ConfigSchema = z
     /** Failed registrations per client address within AUTH_THROTTLE_WINDOW. */
     REGISTRATION_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(20),
     AUTH_THROTTLE_WINDOW: duration('15m'),
+    // Conversation titles, search and files (issue 13).
+    /** Titles generated after a conversation's first completed turn (unless the user set one); false keeps the first message's words. */
+    GENERATE_TITLES: boolean(true),
+    /** The model that writes titles; default DEFAULT_MODEL_ID. */
+    TITLE_MODEL_ID: z.string().min(1).max(300).optional(),
+    /** Node and Bun: the directory of the file blob store (Workers use the R2 binding FILES). */
+    FILES_DIR: z.string().min(1).default('./data/files'),
+    /** The largest file one upload may store (413 beyond it). */
+    MAX_FILE_BYTES: bytes(25 * 1024 * 1024),
+    /** The most file bytes a workspace may store, uploads and moved media together (413 beyond it). */
+    MAX_WORKSPACE_FILE_BYTES: bytes(1024 * 1024 * 1024),
+    /** An inline image or document larger than this is moved to the blob store when its message is stored. */
+    INLINE_MEDIA_MAX_BYTES: bytes(256 * 1024),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
     // Tools (src/tools/): the tool loop's bounds, and the key MCP servers' header values are encrypted with.
@@ -151,6 +164,9 @@ export const ConfigSchema = z
     }
     if (config.MODEL_IDS.length > 0 && !config.MODEL_IDS.includes(config.DEFAULT_MODEL_ID)) {
       ctx.addIssue({ code: 'custom', path: ['DEFAULT_MODEL_ID'], message: `must be one of MODEL_IDS (${config.MODEL_IDS.join(', ')})` })
+    }
+    if (config.TITLE_MODEL_ID && config.MODEL_IDS.length > 0 && !config.MODEL_IDS.includes(config.TITLE_MODEL_ID)) {
+      ctx.addIssue({ code: 'custom', path: ['TITLE_MODEL_ID'], message: `must be one of MODEL_IDS (${config.MODEL_IDS.join(', ')})` })
     }
     const endpoint = config.BEDROCK_ENDPOINT ?? config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME
     if (endpoint && config.BEDROCK_EMULATOR === 'auto' && !source) {

@@ -4,6 +4,7 @@ import type { Governance } from './chat/governance'
 import type { Config } from './config'
 import type { Database } from './db/database'
 import type { Counters } from './governance/counters'
+import type { BlobStore } from './files/blob-store'
 import type { Scope } from './db/schema'
 import type { IdGenerator } from './lib/ids'
 import type { Logger } from './lib/logger'
@@ -40,6 +41,8 @@ export interface Services {
   metrics: Metrics
   /** Server-side tools: built-in, and those of each workspace's MCP servers. */
   tools: ToolRegistry
+  /** Where file bytes are stored (R2, a directory, memory); null when the runtime has none (files are then 503). */
+  blobs: BlobStore | null
 }
 
 export type ClientAddress = (request: Request, env: unknown) => string | null

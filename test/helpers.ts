@@ -17,9 +17,12 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TestResponse = Omit<Response, 'json'> & { json(): Promise<any> }
 
-/** The real app over a fresh, migrated in-memory libsql database. */
+/**
+ * The real app over a fresh, migrated in-memory libsql database. Generated titles are off unless `env` turns them on
+ * (GENERATE_TITLES=true): they add a background model call after a conversation's first turn.
+ */
 export async function createTestApp(env: Record<string, string> = {}, deps: Partial<AppDependencies> = {}) {
-  const config = parseConfig({ DATABASE_URL: ':memory:', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env })
+  const config = parseConfig({ DATABASE_URL: ':memory:', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', GENERATE_TITLES: 'false', ...env })
   const client = await openDatabase(config)
   const db = libsqlDatabase(client)
   const app = createApp({ config, db, models: modelClientFromConfig(config, { emulator: createBedrockEmulator }).models, ...deps })

@@ -10,9 +10,10 @@ export function partToContentBlock(part: Part): ConverseContentBlock {
     case 'text':
       return { text: part.text }
     case 'image':
-      return { image: { format: part.format, source: { bytes: part.data } } }
+      // A fileId part's bytes are read from the blob store before the request is built; a deleted file has none.
+      return part.data === undefined ? { text: '[image removed]' } : { image: { format: part.format, source: { bytes: part.data } } }
     case 'document':
-      return { document: { format: part.format, name: part.name, source: { bytes: part.data } } }
+      return part.data === undefined ? { text: `[document "${part.name}" removed]` } : { document: { format: part.format, name: part.name, source: { bytes: part.data } } }
     case 'tool_call':
       return { toolUse: { toolUseId: part.toolUseId, name: part.name, input: part.input } }
     case 'tool_result':

@@ -12,6 +12,7 @@ import type { Part } from './parts'
 import { conversationStore } from './persistence'
 import { turnProducer } from './turn-producer'
 import { createToolset, toolLimits, type Toolset } from '../tools/toolset'
+import { withFileBytes } from '../services/files'
 
 /** The `chat` task's input: a stored turn of a conversation. */
 export interface ChatTurn {
@@ -77,8 +78,8 @@ async function withMedia(db: Database, history: readonly HistoryMessage[]): Prom
   })
 }
 
-async function modelRequest(db: Database, turn: ChatTurn, toolset: Toolset | null): Promise<ModelRequest> {
-  const history = await withMedia(db, turn.history)
+async function modelRequest(services: Services, turn: ChatTurn, toolset: Toolset | null): Promise<ModelRequest> {
+  const history = await withFileBytes(services, await withMedia(services.db, turn.history))
   return {
     modelId: turn.generation.modelId,
     system: turn.systemPrompt,
@@ -178,7 +179,7 @@ export const chatTask = defineTask<Services, ChatTurn>({
         modelId: generation.modelId,
         started: startedEvent(generation),
         assistantMessageId: generation.assistantMessageId,
-        request: async () => modelRequest(services.db, turn, (toolset = await turnToolset(services, turn))),
+        request: async () => modelRequest(services, turn, (toolset = await turnToolset(services, turn))),
         tools: () => toolset,
         account: { workspaceId: turn.workspaceId ?? null, userId: generation.userId, apiKeyId: turn.apiKeyId ?? null, conversationId: generation.conversationId },
       },

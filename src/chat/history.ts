@@ -29,7 +29,7 @@ const isMedia = (part: StoredPart): part is MediaStub | Extract<Part, { type: 'i
 /** A media part without its bytes, as the history query returns it (the turn's own message is stripped the same way). */
 export function stripMedia(parts: readonly Part[]): StoredPart[] {
   return parts.map((part) =>
-    isMedia(part) ? { type: part.type, format: part.format, ...(part.type === 'document' ? { name: part.name } : {}), bytes: Math.floor((part.data.length * 3) / 4) } : part,
+    isMedia(part) ? { type: part.type, format: part.format, ...(part.type === 'document' ? { name: part.name } : {}), bytes: Math.floor(((part.data?.length ?? 0) * 3) / 4) } : part,
   )
 }
 

@@ -4,7 +4,7 @@ import type { DocumentFormat, ImageFormat, Part } from './parts'
 
 /** Files the compatible protocols send inline (data URLs), as our image and document parts. */
 
-const IMAGE_FORMATS: Readonly<Record<string, z.infer<typeof ImageFormat>>> = {
+export const IMAGE_FORMATS: Readonly<Record<string, z.infer<typeof ImageFormat>>> = {
   'image/png': 'png',
   'image/jpeg': 'jpeg',
   'image/jpg': 'jpeg',
@@ -12,7 +12,7 @@ const IMAGE_FORMATS: Readonly<Record<string, z.infer<typeof ImageFormat>>> = {
   'image/webp': 'webp',
 }
 
-const DOCUMENT_FORMATS: Readonly<Record<string, z.infer<typeof DocumentFormat>>> = {
+export const DOCUMENT_FORMATS: Readonly<Record<string, z.infer<typeof DocumentFormat>>> = {
   'application/pdf': 'pdf',
   'text/csv': 'csv',
   'application/msword': 'doc',

@@ -18,6 +18,7 @@ export const ConversationSchema = z
     visibility: z.enum(['private', 'workspace']),
     archived: z.boolean(),
     activeGenerationId: z.string().nullable(),
+    currentLeafId: z.string().nullable().openapi({ description: 'The last message of the branch shown and continued (a turn without parentId follows it)' }),
     metadata: z.record(z.string(), z.unknown()),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -63,6 +64,12 @@ export const MessageSchema = z
   })
   .openapi('Message')
 
+export const BranchMessageSchema = MessageSchema.extend({
+  siblingIds: z
+    .array(z.string())
+    .openapi({ description: 'The messages answering the same parent (edits of a user message, regenerated answers), itself included, oldest first' }),
+}).openapi('BranchMessage')
+
 export const GenerationSchema = z
   .object({
     id: z.string(),
@@ -89,6 +96,7 @@ export function renderConversation(row: ConversationRow): z.infer<typeof Convers
     visibility: row.visibility,
     archived: row.archived,
     activeGenerationId: row.activeGenerationId,
+    currentLeafId: row.currentLeafId,
     metadata: row.metadata ?? {},
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

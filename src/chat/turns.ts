@@ -14,6 +14,8 @@ import type { Part } from './parts'
 import { estimateTokens, fitHistory, REQUEST_MEDIA_LIMITS, stripMedia } from './history'
 import type { ChatTurn } from './chat-task'
 import type { TurnRequest } from './governance'
+import { titleAfterTurn, wantsTitle } from './titles'
+import { discardMovedMedia, storeTurnMedia } from '../services/files'
 import { sha256Hex } from '../lib/crypto'
 import { contextTokensFor, inferenceFor, resolveModelId } from '../models/resolve'
 import type { AuthContext, Services } from '../types'
@@ -65,10 +67,10 @@ export function userParts(content: string | Part[]): Part[] {
     if (part.type === 'text') chars += part.text.length
     else if (part.type === 'image') {
       images += 1
-      if (decodedSize(part.data) > LIMITS.imageBytes) throw invalid(`${path}.data`, 'images must be at most 3.75 MB')
+      if (part.data !== undefined && decodedSize(part.data) > LIMITS.imageBytes) throw invalid(`${path}.data`, 'images must be at most 3.75 MB')
     } else if (part.type === 'document') {
       documents += 1
-      if (decodedSize(part.data) > LIMITS.documentBytes) throw invalid(`${path}.data`, 'documents must be at most 4.5 MB')
+      if (part.data !== undefined && decodedSize(part.data) > LIMITS.documentBytes) throw invalid(`${path}.data`, 'documents must be at most 4.5 MB')
     } else if (part.type !== 'tool_result') throw invalid(`${path}.type`, `"${part.type}" parts cannot be sent by a user`)
   })
   if (chars > LIMITS.textChars) throw invalid('content', `text must be at most ${LIMITS.textChars} characters`)
@@ -126,7 +128,8 @@ async function idempotentReplay(services: Services, userId: string, key: string,
 export interface TurnOptions {
   /**
    * Keeps the runtime working on the detached producer after the response is sent (a Worker's `ctx.waitUntil`);
-   * Node and Bun pass a no-op. Called with the producer's promise, once per started turn.
+   * Node and Bun pass a no-op. Called with the producer's promise, once per started turn, and with the title's
+   * (titles.ts) after a conversation's first turns.
    */
   waitUntil: (promise: Promise<unknown>) => void
 }
@@ -157,13 +160,21 @@ export async function startTurn(services: Services, auth: AuthContext, conversat
       retrying = replay.userMessage
     } else await releaseExpiredIdempotencyKey(services.db, auth.userId, key, new Date(services.now().getTime() - IDEMPOTENCY_WINDOW_MS))
   }
-  return beginTurn(
-    services,
-    auth,
-    conversation,
-    { parts, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash, tools, systemPrompt: input.systemPrompt, model: input.model },
-    options,
-  )
+  // Files named by parts are checked; large inline media moves to the blob store (nothing of it is stored inline).
+  const stored = retrying ? parts : await storeTurnMedia(services, auth, conversation, parts)
+  try {
+    return await beginTurn(
+      services,
+      auth,
+      conversation,
+      { parts: stored, reply: retrying, parentId: input.parentId, modelId, inference: input.inference, key, requestHash, tools, systemPrompt: input.systemPrompt, model: input.model },
+      options,
+    )
+  } catch (error) {
+    // Refused (busy, full, over a limit): the media it moved is no one's.
+    await discardMovedMedia(services, parts, stored)
+    throw error
+  }
 }
 
 export interface RegenerateInput {
@@ -218,7 +229,8 @@ async function admittedTurn(services: Services, auth: AuthContext, conversation:
   const maxBytes = services.config.MAX_CONVERSATION_BYTES
   if (conversation.storedBytes + addedBytes > maxBytes) throw conversationFull(maxBytes)
 
-  const leafId = retrying ? retrying.parentId : plan.parentId
+  // Without a parentId, the turn continues the branch shown (the conversation's current leaf).
+  const leafId = retrying ? retrying.parentId : plan.parentId === undefined ? (conversation.currentLeafId ?? undefined) : plan.parentId
   const chain = leafId === null ? [] : await conversationChain(services.db, conversation.id, leafId ?? null)
   if (leafId && chain.length === 0) throw notFound('Parent message')
   if (!retrying) checkToolResults(parts, chain[chain.length - 1])
@@ -313,5 +325,6 @@ async function admittedTurn(services: Services, auth: AuthContext, conversation:
   }
   const running = services.hub.running(generationId)
   if (running) options.waitUntil(running)
+  if (wantsTitle(services, conversation)) options.waitUntil(titleAfterTurn(services, generation, auth.apiKeyId, running))
   return { generation, userMessage, assistantMessage, replayed: false }
 }

@@ -12,6 +12,7 @@ import { ConfigError, parseConfig, type Config } from '../config'
 import type { Database } from '../db/database'
 import { libsqlDatabase } from '../db/libsql'
 import { LibsqlFileClient } from './libsql-file-client'
+import { directoryBlobStore } from './directory-blob-store'
 import { sweepOrphanedGenerations } from '../db/repositories/generations'
 import { databaseEventArchive, databaseLeases } from '../db/repositories/stream-state'
 import { generations } from '../db/schema'
@@ -180,7 +181,8 @@ export async function createLocalServer(
     streamState === 'redis'
       ? createRedisCounters(createUpstashRedis({ url: config.UPSTASH_REDIS_REST_URL!, token: config.UPSTASH_REDIS_REST_TOKEN! }))
       : createMemoryCounters()
-  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub, upgradeWebSocket, webSocket, assets: directoryAssets(), counters, clientAddress })
+  const blobs = directoryBlobStore(resolve(config.FILES_DIR))
+  const app = createApp({ config: { ...config, JWT_SECRET: jwtSecret }, db, logger, models, hub: buildHub, upgradeWebSocket, webSocket, assets: directoryAssets(), counters, clientAddress, blobs })
   if (built.hub) await sweepInterruptedGenerations(db, built.hub, logger)
   return { app, config, logger, modelSource: source, streamState, close: () => client.close() }
 }

@@ -14,6 +14,7 @@
  */
 import { createClient } from '@libsql/client/web'
 import { upgradeWebSocket } from 'hono/cloudflare-workers'
+import { r2BlobStore } from '../files/r2-blob-store'
 import { createApp, type App, type AppDependencies } from '../app'
 import { createBedrockEmulator } from '../bedrock/emulator'
 import { modelClientFromConfig } from '../bedrock/model-client'
@@ -41,6 +42,8 @@ export interface WorkerEnv {
   ASSETS?: Fetcher
   /** The limits' counters, one Durable Object per limited subject (wrangler.toml binding "COUNTERS"). */
   COUNTERS?: DurableObjectNamespace<CounterObjectRpc>
+  /** The file blob store (wrangler.toml `[[r2_buckets]]` binding "FILES"). */
+  FILES?: R2Bucket
   /** Vars and secrets: NODE_ENV, JWT_SECRET, DATABASE_URL, … (see src/config.ts). */
   [name: string]: unknown
 }
@@ -103,7 +106,9 @@ function dependencies(env: WorkerEnv): ObjectDependencies {
   // isolate's memory would let every isolate count alone); the isolate's memory only without the binding.
   const counters = env.COUNTERS ? createDurableObjectCounters(env.COUNTERS) : createMemoryCounters()
   const clientAddress = (request: Request) => request.headers.get('cf-connecting-ip')
-  return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models, counters, clientAddress }
+  // Files need the R2 binding FILES: without it uploads are 503 and inline media stays in message rows.
+  const blobs = env.FILES ? r2BlobStore(env.FILES) : null
+  return { config: { ...config, JWT_SECRET: jwtSecret(config, logger) }, db, logger, models, counters, clientAddress, blobs }
 }
 
 /**

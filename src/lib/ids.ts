@@ -1,6 +1,6 @@
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
-export type IdPrefix = 'usr' | 'ws' | 'key' | 'inv' | 'ast' | 'conv' | 'msg' | 'gen' | 'rt' | 'fam' | 'req' | 'mcp' | 'use'
+export type IdPrefix = 'usr' | 'ws' | 'key' | 'inv' | 'ast' | 'conv' | 'msg' | 'gen' | 'rt' | 'fam' | 'req' | 'mcp' | 'use' | 'file'
 
 /**
  * ULID-style ids (48-bit millisecond time + 80 random bits, Crockford base32) with a type prefix.

@@ -39,7 +39,7 @@ const turn = (user: User, conversationId: string, body: Record<string, unknown>)
   user.call('POST', `/v1/conversations/${conversationId}/messages`, { body })
 
 async function messages(user: User, conversationId: string) {
-  return (await (await user.call('GET', `/v1/conversations/${conversationId}/messages`)).json()).data
+  return (await (await user.call('GET', `/v1/conversations/${conversationId}/messages?branch=all`)).json()).data
 }
 
 const textOf = (message: { parts: { type: string; text?: string }[] }) =>

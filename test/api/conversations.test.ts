@@ -47,6 +47,7 @@ describe('conversations', () => {
       visibility: 'private',
       archived: false,
       activeGenerationId: null,
+      currentLeafId: null,
       metadata: { source: 'test' },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),

@@ -100,7 +100,7 @@ async function read(stream: ReadableStream<UIMessageChunk>) {
 }
 
 async function storedMessages(user: User, conversationId: string) {
-  const res = await user.call('GET', `/v1/conversations/${conversationId}/messages?limit=100`)
+  const res = await user.call('GET', `/v1/conversations/${conversationId}/messages?branch=all&limit=100`)
   expect(res.status).toBe(200)
   return (await res.json()).data as { id: string; parentId: string | null; role: string; status: string; parts: { type: string; text?: string; format?: string }[] }[]
 }

@@ -5,6 +5,7 @@
 declare namespace Cloudflare {
   interface Env {
     DB: D1Database
+    FILES: R2Bucket
     NODE_ENV: string
     JWT_SECRET: string
     LOG_LEVEL: string

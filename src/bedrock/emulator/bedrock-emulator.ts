@@ -3,7 +3,7 @@ import { statusByErrorType } from '../bedrock-error'
 import { encodeHeaders, encodeMessage } from '../event-stream-encoder'
 import { DirectiveError, parseDirectives } from './directives'
 import { validateConverseRequest } from './request-validation'
-import { contentBlocks, resultsAnswer, scriptAnswer, type ScriptedAnswer } from './scripted-answer'
+import { contentBlocks, resultsAnswer, scriptAnswer, TITLE_REQUEST, titleAnswer, type ScriptedAnswer } from './scripted-answer'
 import { structuredAnswer } from './structured-output'
 import { createSigV4Verifier, type VerifierCredentials } from './sigv4-verifier'
 
@@ -70,6 +70,12 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions): Hono {
     // After tool results, the directives are those of the user's own prompt (the last user text).
     const results = toolResultsOfLastMessage(converseRequest.messages)
     const text = lastUserText(converseRequest.messages)
+    // A conversation title request (src/chat/titles.ts) quotes the user's text, directives included: answered as a title.
+    if (converseRequest.system?.some((block) => typeof block.text === 'string' && block.text.startsWith(TITLE_REQUEST))) {
+      const answer = titleAnswer(text.replace(/\[\[emulator[^\]]*\]\]/g, ' '))
+      const usage = { inputTokens: estimateInputTokens(converseRequest), outputTokens: answer.outputTokens }
+      return operation === 'converse' ? converseResponse(answer, usage, started) : streamResponse(answer, usage, started, modelId)
+    }
     let parsed: ReturnType<typeof parseDirectives>
     try {
       parsed = parseDirectives(text)

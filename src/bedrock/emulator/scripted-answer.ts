@@ -71,6 +71,23 @@ export function resultsAnswer(results: readonly string[], directives: Directives
   return { textDeltas, stopReason: 'end_turn', outputTokens: textDeltas.length, ttftMs: directives.ttftMs ?? 0, delayMs: directives.delayMs ?? 0 }
 }
 
+/** How a conversation title request's system prompt opens (src/chat/titles.ts TITLE_INSTRUCTIONS). */
+export const TITLE_REQUEST = 'Write a short title for the conversation below'
+
+/**
+ * A title request's answer: the first six words of the transcript's first paragraph (its `User:` label left out),
+ * in quotes as models often add them — `"Plan a trip to Lisbon"`.
+ */
+export function titleAnswer(transcript: string): ScriptedAnswer {
+  const words = (transcript.split(/\n\s*\n/)[0] ?? '')
+    .split(/\s+/)
+    .filter((word) => word && !word.endsWith(':'))
+    .slice(0, 6)
+  const title = `"${words.join(' ') || 'Untitled'}"`
+  const textDeltas = title.split(/(?= )/)
+  return { textDeltas, stopReason: 'end_turn', outputTokens: textDeltas.length, ttftMs: 0, delayMs: 0 }
+}
+
 /** The answer as Converse content blocks (reasoning, text, toolUse — the stream's block order). */
 export function contentBlocks(answer: ScriptedAnswer): ConverseContentBlock[] {
   const blocks: ConverseContentBlock[] = []

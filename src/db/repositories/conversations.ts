@@ -1,7 +1,8 @@
-import { and, desc, eq, inArray, lt, lte, or, sql } from 'drizzle-orm'
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm'
 import type { Database } from '../database'
 import { prepared } from '../prepared'
 import { conversations, generations, memberships, messages, type Role } from '../schema'
+import { matchingConversationIds, readableBy } from './search'
 
 export type ConversationRow = typeof conversations.$inferSelect
 
@@ -33,7 +34,7 @@ export async function findConversationForUser(
 export async function updateConversation(
   db: Database,
   id: string,
-  changes: Partial<Pick<ConversationRow, 'title' | 'archived' | 'visibility' | 'metadata' | 'updatedAt'>>,
+  changes: Partial<Pick<ConversationRow, 'title' | 'titleSource' | 'archived' | 'visibility' | 'metadata' | 'currentLeafId' | 'updatedAt'>>,
 ): Promise<void> {
   await db.update(conversations).set(changes).where(eq(conversations.id, id))
 }
@@ -46,71 +47,30 @@ export async function deleteConversation(db: Database, id: string): Promise<void
   ])
 }
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`)
-
-/**
- * What a `q` search reads of message text, until full-text search lands: the newest messages of the conversations
- * it may list, at most this many and this many bytes of stored parts (sizes come from the row headers, unread). The
- * scan runs on the event loop, so its cost must not grow with everything ever stored.
- */
-export const SEARCH_SCAN_MESSAGES = 5_000
-export const SEARCH_SCAN_BYTES = 32 * 1024 * 1024
-
 export interface ConversationListQuery {
   userId: string
   workspaceId: string | null
   archived: boolean
-  q: string | null
+  /** An FTS5 query (ftsQuery) over titles and message text; null lists everything. */
+  match: string | null
   after: { updatedAt: number; id: string } | null
   limit: number
 }
 
 /**
  * Conversations the user may see (their own, and shared ones in workspaces they belong to), newest activity
- * first, keyset-paginated on (updatedAt, id). `q` matches titles and the text of message parts.
+ * first, keyset-paginated on (updatedAt, id). `match` keeps those whose title or message text the full-text index
+ * matches.
  */
 export async function listVisibleConversations(db: Database, query: ConversationListQuery): Promise<ConversationRow[]> {
-  const myWorkspaces = db.select({ id: memberships.workspaceId }).from(memberships).where(eq(memberships.userId, query.userId))
-  const pattern = query.q ? `%${escapeLike(query.q)}%` : null
-  // Parts are stored as JSON, which spells the query as JSON.stringify does: a row whose raw text does not contain
-  // that spelling cannot match, and is skipped without parsing it (image bytes included).
-  const encoded = query.q ? `%${escapeLike(JSON.stringify(query.q).slice(1, -1))}%` : null
-  const visible = and(
-    inArray(conversations.workspaceId, myWorkspaces),
-    or(eq(conversations.userId, query.userId), eq(conversations.visibility, 'workspace')),
-    query.workspaceId ? eq(conversations.workspaceId, query.workspaceId) : undefined,
-  )
-  const newest = db
-    .select({ id: messages.id, bytes: sql<number>`sum(octet_length(${messages.parts})) over (order by ${messages.id} desc)`.as('bytes') })
-    .from(messages)
-    .innerJoin(conversations, eq(conversations.id, messages.conversationId))
-    .where(visible)
-    .orderBy(desc(messages.id))
-    .limit(SEARCH_SCAN_MESSAGES)
-    .as('newest')
-  const matching = db
-    .select({ id: messages.conversationId })
-    .from(messages)
-    .where(
-      and(
-        inArray(messages.id, db.select({ id: newest.id }).from(newest).where(lte(newest.bytes, SEARCH_SCAN_BYTES))),
-        sql`${messages.parts} like ${encoded} escape '\\'`,
-        sql`exists (select 1 from json_each(${messages.parts}) as part where json_extract(part.value, '$.text') like ${pattern} escape '\\')`,
-      ),
-    )
   return db
     .select()
     .from(conversations)
     .where(
       and(
-        visible,
+        readableBy(db, query),
         eq(conversations.archived, query.archived),
-        pattern
-          ? or(
-              sql`${conversations.title} like ${pattern} escape '\\'`,
-              inArray(conversations.id, matching),
-            )
-          : undefined,
+        query.match ? sql`${conversations.id} in (${matchingConversationIds(query.match)})` : undefined,
         query.after
           ? or(
               lt(conversations.updatedAt, new Date(query.after.updatedAt)),
@@ -124,7 +84,6 @@ export async function listVisibleConversations(db: Database, query: Conversation
     .all()
 }
 
-
 /** The user's conversation that an AI SDK client names by its own chat id, if any. */
 export async function findConversationIdByClientChatId(db: Database, userId: string, clientChatId: string): Promise<string | undefined> {
   const row = await db
@@ -133,4 +92,14 @@ export async function findConversationIdByClientChatId(db: Database, userId: str
     .where(and(eq(conversations.userId, userId), eq(conversations.clientChatId, clientChatId)))
     .get()
   return row?.id
+}
+
+/** Stores a generated title unless the user titled the conversation (or a title was generated) meanwhile. */
+export async function setGeneratedTitle(db: Database, id: string, title: string): Promise<boolean> {
+  const result = await db
+    .update(conversations)
+    .set({ title, titleSource: 'generated' })
+    .where(and(eq(conversations.id, id), or(isNull(conversations.titleSource), eq(conversations.titleSource, 'derived'))))
+    .returning({ id: conversations.id })
+  return result.length > 0
 }

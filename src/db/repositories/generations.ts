@@ -35,6 +35,8 @@ export async function insertTurn(
         activeGenerationId: placeholder('id'),
         updatedAt: placeholder('startedAt'),
         title: sql`coalesce(${conversations.title}, ${sql.placeholder('title')})`,
+        titleSource: sql`case when ${conversations.title} is null and ${sql.placeholder('title')} is not null then 'derived' else ${conversations.titleSource} end`,
+        currentLeafId: placeholder('leafId'),
         storedBytes: sql`${conversations.storedBytes} + ${sql.placeholder('addedBytes')}`,
       })
       .where(
@@ -67,6 +69,7 @@ export async function insertTurn(
           conversationId: generation.conversationId,
           startedAt: generation.startedAt,
           title: turn.titleIfUntitled,
+          leafId: turn.assistantMessage.id,
           addedBytes: turn.addedBytes,
           maxBytes: turn.maxBytes,
         },

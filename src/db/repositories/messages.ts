@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
 import type { Database } from '../database'
 import { prepared } from '../prepared'
 import { messageFeedback, messages } from '../schema'
@@ -137,4 +137,84 @@ export async function latestUserChild(db: Database, conversationId: string, pare
     .orderBy(desc(messages.id))
     .limit(1)
     .get()
+}
+
+/**
+ * The chain from `leafId` (null: the conversation's latest message) up to the root, as SQL selecting its ids: the
+ * branch root → leaf. A child is always stored after its parent, so the branch in id order is root → leaf.
+ */
+function branchIds(conversationId: string, leafId: string | null) {
+  return sql`with recursive chain(id, parent_id, depth) as (
+      select id, parent_id, 0 from messages
+      where conversation_id = ${conversationId}
+        and id = coalesce(${leafId}, (select id from messages where conversation_id = ${conversationId} order by id desc limit 1))
+      union all
+      select m.id, m.parent_id, chain.depth + 1 from chain cross join messages m on m.id = chain.parent_id
+      where m.conversation_id = ${conversationId} and chain.depth < 1000000
+    ) select id from chain`
+}
+
+/** A page of the branch ending at `leafId` (null: the latest message), root first, `limit + 1` rows. */
+export async function listBranch(db: Database, conversationId: string, leafId: string | null, page: { after: string | null; limit: number }): Promise<MessageRow[]> {
+  return db
+    .select()
+    .from(messages)
+    .where(and(sql`${messages.id} in (${branchIds(conversationId, leafId)})`, page.after ? gt(messages.id, page.after) : undefined))
+    .orderBy(asc(messages.id))
+    .limit(page.limit + 1)
+    .all()
+}
+
+/** The ids of the branch ending at `leafId` (null: the latest message), root first. */
+export async function branchMessageIds(db: Database, conversationId: string, leafId: string | null): Promise<string[]> {
+  const rows = await db.all<{ id: string }>(sql`select id from (${branchIds(conversationId, leafId)}) order by id`)
+  return rows.map((row) => row.id)
+}
+
+/** These messages, in the order of `ids`. */
+export async function messagesByIds(db: Database, ids: readonly string[]): Promise<MessageRow[]> {
+  if (ids.length === 0) return []
+  const rows = await db.select().from(messages).where(inArray(messages.id, [...ids])).all()
+  const byId = new Map(rows.map((row) => [row.id, row]))
+  return ids.flatMap((id) => byId.get(id) ?? [])
+}
+
+/** Each message's siblings (the messages of the same parent, itself included), oldest first, by message id. */
+export async function siblingIds(db: Database, conversationId: string, rows: readonly Pick<MessageRow, 'id' | 'parentId'>[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>()
+  if (rows.length === 0) return result
+  const parents = [...new Set(rows.map((row) => row.parentId).filter((id): id is string => id !== null))]
+  const hasRoot = rows.some((row) => row.parentId === null)
+  const siblings = await db
+    .select({ id: messages.id, parentId: messages.parentId })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, conversationId),
+        or(parents.length > 0 ? inArray(messages.parentId, parents) : undefined, hasRoot ? isNull(messages.parentId) : undefined),
+      ),
+    )
+    .orderBy(asc(messages.id))
+    .all()
+  const byParent = new Map<string | null, string[]>()
+  for (const sibling of siblings) {
+    const list = byParent.get(sibling.parentId) ?? []
+    list.push(sibling.id)
+    byParent.set(sibling.parentId, list)
+  }
+  for (const row of rows) result.set(row.id, byParent.get(row.parentId) ?? [row.id])
+  return result
+}
+
+/** The newest leaf under `messageId` (itself when nothing answers it), following the newest reply at each level. */
+export async function newestLeafUnder(db: Database, conversationId: string, messageId: string): Promise<string | undefined> {
+  const rows = await db.all<{ id: string }>(sql`
+    with recursive down(id, depth) as (
+      select id, 0 from messages where conversation_id = ${conversationId} and id = ${messageId}
+      union all
+      select (select c.id from messages c where c.conversation_id = ${conversationId} and c.parent_id = down.id order by c.id desc limit 1), down.depth + 1
+      from down where down.id is not null and down.depth < 1000000
+    )
+    select id from down where id is not null order by depth desc limit 1`)
+  return rows[0]?.id
 }

@@ -29,6 +29,10 @@ export const conversations = sqliteTable(
     storedBytes: integer('stored_bytes').notNull().default(0),
     /** The chat id an AI SDK client chose for it (POST /v1/ui/chat with an id that is not a conversation id). */
     clientChatId: text('client_chat_id'),
+    /** The message the conversation shows and continues (the newest turn's answer, or where PATCH moved it). */
+    currentLeafId: text('current_leaf_id'),
+    /** Who gave the title: the user (never replaced), the first message's words, or the title model. */
+    titleSource: text('title_source', { enum: ['user', 'derived', 'generated'] }),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },

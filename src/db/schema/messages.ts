@@ -27,7 +27,7 @@ export const messages = sqliteTable(
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },
-  (table) => [index('messages_conversation_idx').on(table.conversationId, table.id)],
+  (table) => [index('messages_conversation_idx').on(table.conversationId, table.id), index('messages_parent_idx').on(table.conversationId, table.parentId)],
 )
 
 /** One rating per user per message. */

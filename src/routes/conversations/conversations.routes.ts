@@ -6,7 +6,7 @@ import { storedName } from '../../lib/text'
 import { access } from '../../middleware/scopes'
 import { jsonBody, jsonContent, pathId } from '../../schemas'
 import { PartSchema } from '../../chat/parts'
-import { ConversationSchema, MessageSchema } from '../../chat/render'
+import { BranchMessageSchema, ConversationSchema, MessageSchema } from '../../chat/render'
 import { TaskNameSchema, TurnToolsSchema } from '../../tools/turn-tools'
 
 const tags = ['Conversations']
@@ -77,7 +77,7 @@ export const update = createRoute({
   method: 'patch',
   path: '/v1/conversations/{id}',
   tags,
-  summary: 'Rename, archive, share or tag a conversation',
+  summary: 'Rename, archive, share or tag a conversation, or switch its branch',
   ...access('chat'),
   request: {
     params: ConversationParams,
@@ -87,6 +87,12 @@ export const update = createRoute({
         archived: z.boolean().optional(),
         visibility: Visibility.optional(),
         metadata: Metadata.optional(),
+        currentLeafId: z
+          .string()
+          .min(1)
+          .max(100)
+          .optional()
+          .openapi({ description: 'Show and continue the branch through this message: the leaf becomes the newest message under it' }),
       }),
     ),
   },
@@ -107,10 +113,15 @@ export const listMessages = createRoute({
   method: 'get',
   path: '/v1/conversations/{id}/messages',
   tags,
-  summary: 'Messages, oldest first',
+  summary: 'Messages of the current branch (root → leaf) or of the whole tree, oldest first',
   ...access('read'),
-  request: { params: ConversationParams, query: PageQuerySchema },
-  responses: { 200: jsonContent(listOf(MessageSchema), 'Messages'), ...errorResponses(400, 401, 404) },
+  request: {
+    params: ConversationParams,
+    query: PageQuerySchema.extend({
+      branch: z.enum(['current', 'all']).default('current').openapi({ description: "current: the chain from the root to the conversation's currentLeafId; all: every message" }),
+    }),
+  },
+  responses: { 200: jsonContent(listOf(BranchMessageSchema), 'Messages'), ...errorResponses(400, 401, 404) },
 })
 
 export const TurnBody = z
@@ -119,13 +130,28 @@ export const TurnBody = z
     stream: z.boolean().default(true),
     modelId: ModelId.optional(),
     inference: InferenceSchema.optional(),
-    parentId: z.string().min(1).max(100).optional(),
+    parentId: z
+      .string()
+      .min(1)
+      .max(100)
+      .nullable()
+      .optional()
+      .openapi({ description: "The message this turn follows (an edit: the edited message's parentId); null starts a new root; default: the conversation's currentLeafId" }),
     tools: TurnToolsSchema.optional(),
     task: TaskNameSchema.optional(),
   })
   .openapi('Turn')
 
 const FailedTurnSchema = ProblemSchema.extend({ generationId: z.string(), assistantMessageId: z.string() })
+
+/** A turn's answers (a new message or a regenerate): SSE, both messages, or the model's failure. */
+export const turnResponses = {
+  200: { description: 'Server-sent events (stream: true)', content: { 'text/event-stream': { schema: z.string() } } },
+  201: jsonContent(z.object({ userMessage: MessageSchema, assistantMessage: MessageSchema }).openapi('TurnResult'), 'Completed (stream: false)'),
+  429: { description: 'Model throttled (rate_limited)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
+  502: { description: 'Model failed (upstream_error)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
+  504: { description: 'Model timed out (upstream_timeout)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
+}
 
 export const sendTurn = createRoute({
   method: 'post',
@@ -150,14 +176,7 @@ export const sendTurn = createRoute({
     }),
     ...jsonBody(TurnBody),
   },
-  responses: {
-    200: { description: 'Server-sent events (stream: true)', content: { 'text/event-stream': { schema: z.string() } } },
-    201: jsonContent(z.object({ userMessage: MessageSchema, assistantMessage: MessageSchema }).openapi('TurnResult'), 'Completed (stream: false)'),
-    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422),
-    429: { description: 'Model throttled (rate_limited)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
-    502: { description: 'Model failed (upstream_error)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
-    504: { description: 'Model timed out (upstream_timeout)', content: { 'application/problem+json': { schema: FailedTurnSchema } } },
-  },
+  responses: { ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422), ...turnResponses },
 })
 
 export const exportConversation = createRoute({
@@ -169,7 +188,7 @@ export const exportConversation = createRoute({
   request: { params: ConversationParams, query: z.object({ format: z.enum(['json', 'markdown']).default('json') }) },
   responses: {
     200: {
-      description: 'The conversation with all its messages',
+      description: 'JSON: the conversation with every message of its tree; Markdown: its current branch',
       content: {
         'application/json': { schema: z.object({ conversation: ConversationSchema, messages: z.array(MessageSchema) }) },
         'text/markdown': { schema: z.string() },

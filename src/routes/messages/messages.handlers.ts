@@ -4,6 +4,9 @@ import { renderMessage } from '../../chat/render'
 import { conversationAccess, requireRate } from '../../services/conversation-access'
 import type { AppRouteHandler, AuthContext, Services } from '../../types'
 import type * as routes from './messages.routes'
+import { regenerateAnswer } from '../../services/conversations'
+import { turnResponse } from '../conversations/turn-response'
+import { waitUntil } from '../generations/event-stream'
 
 /** Feedback is given on assistant messages by every member who may read the conversation, one rating each. */
 async function ratableMessage(services: Services, auth: AuthContext, id: string): Promise<MessageRow> {
@@ -33,4 +36,11 @@ export const deleteFeedback: AppRouteHandler<typeof routes.deleteFeedback> = asy
   const message = await ratableMessage(services, auth, c.req.valid('param').id)
   await setFeedback(services.db, message.id, auth.userId, null, services.now())
   return c.body(null, 204)
+}
+
+export const regenerate: AppRouteHandler<typeof routes.regenerate> = async (c) => {
+  const { services, auth } = c.var
+  const body = c.req.valid('json') as Partial<ReturnType<typeof c.req.valid<'json'>>> | undefined
+  const turn = await regenerateAnswer(services, auth, c.req.valid('param').id, { modelId: body?.modelId, inference: body?.inference }, { waitUntil: waitUntil(c) })
+  return (await turnResponse(c, turn, body?.stream ?? true)) as never
 }

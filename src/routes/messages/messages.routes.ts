@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { errorResponses } from '../../errors'
+import { InferenceSchema, turnResponses } from '../conversations/conversations.routes'
 import { MessageSchema } from '../../chat/render'
 import { access } from '../../middleware/scopes'
 import { jsonBody, jsonContent, pathId } from '../../schemas'
@@ -25,4 +26,25 @@ export const deleteFeedback = createRoute({
   ...access('chat'),
   request: { params: MessageParams },
   responses: { 204: { description: 'Removed' }, ...errorResponses(401, 403, 404) },
+})
+
+export const regenerate = createRoute({
+  method: 'post',
+  path: '/v1/messages/{id}/regenerate',
+  tags,
+  summary: 'Answer the user message of this assistant message again',
+  description: "A new sibling of this answer (nothing is overwritten), which becomes the conversation's currentLeafId. Answers like a turn.",
+  ...access('chat'),
+  request: {
+    params: MessageParams,
+    body: {
+      content: {
+        'application/json': {
+          schema: z.object({ stream: z.boolean().default(true), modelId: z.string().min(1).max(300).optional(), inference: InferenceSchema.optional() }).openapi('Regenerate'),
+        },
+      },
+      required: false,
+    },
+  },
+  responses: { ...errorResponses(400, 401, 403, 404, 409, 413, 415), ...turnResponses },
 })

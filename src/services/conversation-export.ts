@@ -1,12 +1,18 @@
-import { conversationMarkdownHeading, messageMarkdown, renderConversation, renderMessage } from '../../chat/render'
-import type { ConversationRow } from '../../db/repositories/conversations'
-import { feedbackFor, listMessages, type MessageRow } from '../../db/repositories/messages'
-import type { Database } from '../../db/database'
+import { conversationMarkdownHeading, messageMarkdown, renderConversation, renderMessage } from '../chat/render'
+import type { ConversationRow } from '../db/repositories/conversations'
+import { branchMessageIds, feedbackFor, listMessages, messagesByIds, type MessageRow } from '../db/repositories/messages'
+import type { Database } from '../db/database'
 
 /** Messages read per query: a page holds at most this many (each within the turn limits), never the whole conversation. */
 const PAGE = 8
 
-async function* pages(db: Database, conversationId: string): AsyncGenerator<MessageRow[]> {
+/** The whole tree (every message, oldest first), or the branch ending at `leafId` (its ids read once, rows by page). */
+async function* pages(db: Database, conversationId: string, branch: { leafId: string | null } | 'all'): AsyncGenerator<MessageRow[]> {
+  if (branch !== 'all') {
+    const ids = await branchMessageIds(db, conversationId, branch.leafId)
+    for (let start = 0; start < ids.length; start += PAGE) yield messagesByIds(db, ids.slice(start, start + PAGE))
+    return
+  }
   let after: string | null = null
   for (;;) {
     const rows = await listMessages(db, conversationId, { after, limit: PAGE })
@@ -32,13 +38,13 @@ function pull(chunks: AsyncGenerator<string>): ReadableStream<Uint8Array> {
   })
 }
 
-/** `{conversation, messages}`, the same document as the JSON export, without holding the messages in memory. */
+/** `{conversation, messages}` with every message of the tree, without holding the messages in memory. */
 export function jsonExport(db: Database, conversation: ConversationRow, readerId: string): ReadableStream<Uint8Array> {
   return pull(
     (async function* () {
       yield `{"conversation":${JSON.stringify(renderConversation(conversation))},"messages":[`
       let first = true
-      for await (const page of pages(db, conversation.id)) {
+      for await (const page of pages(db, conversation.id, 'all')) {
         const feedback = await feedbackFor(db, page.map((message) => message.id), readerId)
         yield (first ? '' : ',') + page.map((message) => JSON.stringify(renderMessage(message, feedback.get(message.id)))).join(',')
         first = false
@@ -48,11 +54,12 @@ export function jsonExport(db: Database, conversation: ConversationRow, readerId
   )
 }
 
+/** The current branch, root → leaf, as Markdown. */
 export function markdownExport(db: Database, conversation: ConversationRow): ReadableStream<Uint8Array> {
   return pull(
     (async function* () {
       yield conversationMarkdownHeading(conversation)
-      for await (const page of pages(db, conversation.id)) yield page.map(messageMarkdown).join('')
+      for await (const page of pages(db, conversation.id, { leafId: conversation.currentLeafId })) yield page.map(messageMarkdown).join('')
     })(),
   )
 }

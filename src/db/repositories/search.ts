@@ -1,0 +1,67 @@
+import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm'
+import type { Database } from '../database'
+import { conversations, memberships } from '../schema'
+
+/** Whose conversations a reader sees: their own, and shared ones in workspaces they belong to (optionally one). */
+export interface Reader {
+  userId: string
+  workspaceId: string | null
+}
+
+/** The conversations `reader` may read, as a condition on `conversations`. */
+export function readableBy(db: Database, reader: Reader): SQL {
+  const myWorkspaces = db.select({ id: memberships.workspaceId }).from(memberships).where(eq(memberships.userId, reader.userId))
+  return and(
+    inArray(conversations.workspaceId, myWorkspaces),
+    or(eq(conversations.userId, reader.userId), eq(conversations.visibility, 'workspace')),
+    reader.workspaceId ? eq(conversations.workspaceId, reader.workspaceId) : undefined,
+  )!
+}
+
+/** The conversations with an indexed title or message matching an FTS5 query (ftsQuery), as SQL selecting their ids. */
+export function matchingConversationIds(match: string): SQL {
+  return sql`select d.conversation_id from search_index cross join search_documents d on d.id = search_index.rowid where search_index match ${match}`
+}
+
+export interface SearchHit {
+  /** The index document: the cursor's tie-breaker. */
+  documentId: number
+  conversationId: string
+  /** Null for a title. */
+  messageId: string | null
+  snippet: string
+  /** FTS5's bm25: lower is better. */
+  rank: number
+}
+
+/** Words of context around the match in a snippet. */
+const SNIPPET_TOKENS = 16
+
+/** Titles and messages matching `match` in conversations `reader` may read, best first, `limit + 1` rows. */
+export async function searchIndex(
+  db: Database,
+  reader: Reader,
+  match: string,
+  page: { after: { rank: number; documentId: number } | null; limit: number },
+): Promise<SearchHit[]> {
+  const after = page.after
+  const rows = await db.all<{ document_id: number; conversation_id: string; message_id: string | null; snippet: string; rank: number }>(sql`
+    select * from (
+      select d.id as document_id, d.conversation_id, d.message_id,
+        snippet(search_index, 0, '', '', '…', ${SNIPPET_TOKENS}) as snippet, bm25(search_index) as rank
+      from search_index
+      cross join search_documents d on d.id = search_index.rowid
+      cross join ${conversations} on ${conversations.id} = d.conversation_id
+      where search_index match ${match} and ${readableBy(db, reader)}
+    )
+    ${after ? sql`where rank > ${after.rank} or (rank = ${after.rank} and document_id > ${after.documentId})` : sql``}
+    order by rank, document_id
+    limit ${page.limit + 1}`)
+  return rows.map((row) => ({
+    documentId: Number(row.document_id),
+    conversationId: row.conversation_id,
+    messageId: row.message_id,
+    snippet: row.snippet ?? '',
+    rank: Number(row.rank),
+  }))
+}
