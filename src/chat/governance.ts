@@ -13,6 +13,8 @@ export interface TurnRequest {
    * of the same generation, or `releaseLimits`. Each step of a tool loop checks again with the same id.
    */
   generationId: string
+  /** A model call that is no generation (a title): it takes no concurrency slot. */
+  background?: boolean
 }
 
 /**

@@ -101,7 +101,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
           maxCostUsd || maxTokens ? spentSince(db, each.subject, end.start) : { costMicro: 0, tokens: 0 },
           maxCostUsd ? counters.hold(`${each.id}#cost`, holder, estimate, holdMs) : estimate,
           maxTokens ? counters.hold(`${each.id}#tokens`, holder, maxOutput, holdMs) : maxOutput,
-          maxConcurrentGenerations ? counters.hold(`${each.id}#running`, holder, 1, holdMs) : 0,
+          maxConcurrentGenerations && !turn.background ? counters.hold(`${each.id}#running`, holder, 1, holdMs) : 0,
         ])
         return { each, end: end.end.getTime(), requests, cost: spent.costMicro + heldCost - estimate, tokens: spent.tokens + heldTokens - maxOutput, running }
       }),
@@ -126,7 +126,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     }
     for (const { each, running } of found) {
       const max = each.limit.maxConcurrentGenerations
-      if (max && running > max) refused ??= refusal('rate_limited', `The ${each.name} has ${max} generations running, its most`, at, at + 1_000)
+      if (max && !turn.background && running > max) refused ??= refusal('rate_limited', `The ${each.name} has ${max} generations running, its most`, at, at + 1_000)
     }
     recordRateLimitState(turn.auth, state)
     if (refused) {

@@ -13,13 +13,13 @@ export interface MeteredCall {
 /**
  * A model call outside a generation (a conversation's title, say), governed like a turn's: the caller's limits are
  * checked first (a refusal throws its AppError, `quota_exceeded` or `rate_limited`, and `call` never runs), then
- * `call` runs and reports its usage, which becomes one ledger row (no generation) and a usage record. A call that
+ * `call` runs and reports its usage (it takes no concurrency slot: it is no generation), which becomes one ledger row (no generation) and a usage record. A call that
  * throws gives back what the check held and records nothing.
  */
 export async function meteredModelCall<T>(services: Services, who: MeteredCall, call: () => Promise<{ result: T; usage: ModelUsage | null }>): Promise<T> {
   const { auth, workspaceId, conversationId, modelId } = who
   const id = services.newId('use')
-  const turn = { auth, modelId, conversationId, workspaceId, generationId: id }
+  const turn = { auth, modelId, conversationId, workspaceId, generationId: id, background: true }
   await services.governance.checkLimits(turn)
   let outcome: { result: T; usage: ModelUsage | null }
   try {

@@ -63,4 +63,15 @@ describe('meteredModelCall', () => {
     expect(called).toBe(false)
     expect((await t.client.execute('select count(*) as n from usage_records')).rows[0]!.n).toBe(1)
   })
+
+  it('takes no concurrency slot: a title runs beside a generation holding the only one, and does not block the next', async () => {
+    const { t, services, who } = await setup()
+    await writeLimits(t.db, who.workspaceId, { perMember: { period: 'day', maxConcurrentGenerations: 1 } }, new Date())
+    const running = { ...who, conversationId: null, generationId: 'gen_running' }
+    await services.governance.checkLimits(running)
+    await meteredModelCall(services, who, () => title(services, 3))
+    await expect(services.governance.checkLimits({ ...running, generationId: 'gen_second' })).rejects.toMatchObject({ code: 'rate_limited' })
+    await services.governance.releaseLimits(running)
+    await services.governance.checkLimits({ ...running, generationId: 'gen_second' })
+  })
 })
