@@ -255,3 +255,34 @@ export async function deleteStoredResponse(services: Services, auth: AuthContext
   const stored = await cancelResponse(services, auth, id)
   await deleteResponse(services.db, stored.row.id)
 }
+
+/** A Responses API input item: what the caller sent, as the API shows it back. */
+type InputItem = Record<string, unknown> & { id: string; type: string }
+
+function inputItems(message: { id: string; role: 'user' | 'assistant'; parts: unknown[] }): InputItem[] {
+  const items: InputItem[] = []
+  const content: Record<string, unknown>[] = []
+  ;(message.parts as Part[]).forEach((part, index) => {
+    const id = `${message.id}_${index}`
+    if (part.type === 'text') content.push(message.role === 'user' ? { type: 'input_text', text: part.text } : { type: 'output_text', text: part.text, annotations: [] })
+    else if (part.type === 'image') content.push({ type: 'input_image', detail: 'auto', ...(part.fileId ? { file_id: part.fileId } : {}) })
+    else if (part.type === 'document') content.push({ type: 'input_file', filename: part.name, ...(part.fileId ? { file_id: part.fileId } : {}) })
+    else if (part.type === 'tool_call') items.push({ id, type: 'function_call', call_id: part.toolUseId, name: part.name, arguments: JSON.stringify(part.input), status: 'completed' })
+    else if (part.type === 'tool_result') items.push({ id, type: 'function_call_output', call_id: part.toolUseId, output: part.content, status: 'completed' })
+  })
+  if (content.length > 0) items.unshift({ id: message.id, type: 'message', role: message.role, status: 'completed', content })
+  return items
+}
+
+/**
+ * The input items of a stored response, oldest first: the messages its request added to the conversation (its
+ * input's earlier messages and its last user message), after the previous response's answer.
+ */
+export async function responseInputItems(services: Services, auth: AuthContext, id: string): Promise<InputItem[]> {
+  const stored = await loadResponse(services, auth, id)
+  const previous = stored.row.previousResponseId ? await findResponse(services.db, stored.row.previousResponseId) : undefined
+  const after = previous ? (await findGeneration(services.db, previous.generationId))?.assistantMessageId : undefined
+  const chain = await conversationChain(services.db, stored.row.conversationId, stored.generation.userMessageId)
+  const start = after ? chain.findIndex((message) => message.id === after) + 1 : 0
+  return chain.slice(start).flatMap(inputItems)
+}

@@ -226,6 +226,42 @@ describe('responses with the openai client', () => {
     expect(messages[1].parts).toEqual([{ type: 'text', text: 'Hello Alice!' }])
   })
 
+  it('lists a response’s input items, newest first by default, in pages, and only for who may read it', async () => {
+    const openai = await client()
+    const first = await openai.responses.create({
+      model: MODEL,
+      input: [
+        { type: 'message', role: 'user', content: 'My name is Alice.' },
+        { type: 'message', role: 'assistant', content: 'Hello Alice!' },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Weather? [[emulator tool=get_weather input={"city":"Rome"}]]' }] },
+      ],
+      tools: [WEATHER],
+    })
+    const call = first.output.find((item) => item.type === 'function_call')
+    if (call?.type !== 'function_call') throw new Error('no function call')
+    const second = await openai.responses.create({
+      model: MODEL,
+      previous_response_id: first.id,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: 'Warm' }],
+      tools: [WEATHER],
+    })
+
+    const items = []
+    for await (const item of openai.responses.inputItems.list(first.id, { order: 'asc', limit: 2 })) items.push(item)
+    expect(items.map((item) => (item.type === 'message' ? `${item.role}:${JSON.stringify(item.content)}` : item.type))).toEqual([
+      'user:[{"type":"input_text","text":"My name is Alice."}]',
+      'assistant:[{"type":"output_text","text":"Hello Alice!","annotations":[]}]',
+      'user:[{"type":"input_text","text":"Weather? [[emulator tool=get_weather input={\\"city\\":\\"Rome\\"}]]"}]',
+    ])
+    const newestFirst = await openai.responses.inputItems.list(first.id)
+    expect(newestFirst.data.map((item) => item.id)).toEqual(items.map((item) => item.id).reverse())
+    // A follow-up's items are what it added: the function call's output, not the earlier turns.
+    const followUp = await openai.responses.inputItems.list(second.id)
+    expect(followUp.data).toEqual([expect.objectContaining({ type: 'function_call_output', call_id: call.call_id, output: 'Warm' })])
+    expect(followUp.has_more).toBe(false)
+    await expect((await client()).responses.inputItems.list(first.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+  })
+
   it('round-trips a client-declared function tool, stored and stateless', async () => {
     const openai = await client()
     const first = await openai.responses.create({ model: MODEL, input: 'Weather in Rome? [[emulator tool=get_weather input={"city":"Rome"}]]', tools: [WEATHER] })

@@ -2,7 +2,7 @@ import { firstOutput, prepend } from '../../protocols/first-output'
 import { turnFailure } from '../../protocols/openai-chunks'
 import { createResponsesEncoder, RESPONSE_STREAM_HEADERS, responseObject } from '../../protocols/responses-stream'
 import { eventStreamBody } from '../../protocols/sse'
-import { cancelResponse, createResponse, deleteStoredResponse, headOf, loadResponse, responseEvents, storedState } from '../../services/responses'
+import { cancelResponse, createResponse, deleteStoredResponse, headOf, loadResponse, responseEvents, responseInputItems, storedState } from '../../services/responses'
 import type { SequencedEvent } from '../../stream/events'
 import type { AppRouteHandler } from '../../types'
 import { waitUntil } from '../generations/event-stream'
@@ -60,4 +60,13 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const id = c.req.valid('param').id
   await deleteStoredResponse(c.var.services, c.var.auth, id)
   return c.json({ id, object: 'response' as const, deleted: true as const }, 200)
+}
+
+export const inputItems: AppRouteHandler<typeof routes.inputItems> = async (c) => {
+  const { order, after, limit } = c.req.valid('query')
+  const all = await responseInputItems(c.var.services, c.var.auth, c.req.valid('param').id)
+  if (order === 'desc') all.reverse()
+  const from = after === undefined ? 0 : all.findIndex((item) => item.id === after) + 1
+  const data = from === 0 && after !== undefined ? [] : all.slice(from, from + limit)
+  return c.json({ object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: from + limit < all.length }, 200)
 }

@@ -79,3 +79,26 @@ export const remove = createRoute({
     ...openAIErrorResponses(401, 403, 404),
   },
 })
+
+export const inputItems = createRoute({
+  method: 'get',
+  path: '/v1/responses/{id}/input_items',
+  tags,
+  summary: "A stored response's input items",
+  ...access('read'),
+  request: {
+    params: ResponseParams,
+    query: z.object({
+      order: z.enum(['asc', 'desc']).default('desc'),
+      after: z.string().max(200).optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+    }),
+  },
+  responses: {
+    200: jsonContent(
+      z.object({ object: z.literal('list'), data: z.array(z.looseObject({ id: z.string(), type: z.string() })), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() }).openapi('ResponseInputItems'),
+      'Its input items',
+    ),
+    ...openAIErrorResponses(400, 401, 404),
+  },
+})
