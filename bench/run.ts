@@ -898,6 +898,9 @@ async function startEdgeChat(options: EdgeChatOptions): Promise<Target> {
     AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
     // The paced section registers its users on one server and hands the database to others: tokens must outlast it.
     ACCESS_TOKEN_TTL: '1h',
+    // A generated title is one more model call after a conversation's first turn, which the floors do not make (and
+    // every phase starts new conversations): the figures compare the relay of a turn, so titles are off.
+    GENERATE_TITLES: 'false',
     ...options.env,
   }, dir)
   await waitForHttp(proc, port, '/health')
