@@ -125,7 +125,7 @@ export function buildServices(deps: AppDependencies): Services {
     metrics,
     tools: createToolRegistry({
       db: deps.db,
-      builtin: deps.tools ?? builtinTools(deps.now ?? (() => new Date())),
+      builtin: deps.tools ?? builtinTools(now),
       secrets: createSecretBox(config.MCP_SECRETS_KEY, secret),
       cacheSeconds: config.MCP_TOOLS_CACHE_SECONDS,
       listTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
