@@ -5391,8 +5391,6 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description Default: the API key’s workspace, else your personal workspace */
-                        workspaceId?: string;
                         name: string;
                         description?: string | null;
                         modelId?: string | null;
@@ -5402,6 +5400,8 @@ export interface paths {
                         tools?: string[];
                         /** @description A task handler (GET /v1/tasks); default chat */
                         task?: string;
+                        /** @description Default: the API key’s workspace, else your personal workspace */
+                        workspaceId?: string;
                     };
                 };
             };

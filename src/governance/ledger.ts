@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm'
 import type { Database } from '../db/database'
 import { runPreparedBatch } from '../db/prepared'
 import { costPico, PICO_PER_USD, tokenPrices, type TokenCounts } from './pricing'
+import type { ModelUsage } from '../models/model-client'
 import type { ModelConfig } from '../models/registry'
 
 /** One model call's usage, as the ledger stores it. */
@@ -25,18 +26,7 @@ export interface UsageEntry extends TokenCounts {
 }
 
 /** What a model call reports, and who it is recorded for. */
-export interface ModelCall {
-  id: string
-  workspaceId: string | null
-  userId: string
-  apiKeyId: string | null
-  conversationId: string | null
-  generationId: string | null
-  step: number
-  modelId: string
-  usage: { inputTokens: number; outputTokens: number; cacheReadTokens?: number | undefined; cacheWriteTokens?: number | undefined }
-  at: Date
-}
+export type ModelCall = Omit<UsageEntry, keyof TokenCounts | 'costPicoUsd' | 'createdAt'> & { usage: ModelUsage; at: Date }
 
 /** A model call as a ledger row: the cost is tokens × the catalog's price for `modelId`. */
 export function usageEntry(config: ModelConfig, call: ModelCall): UsageEntry {

@@ -37,6 +37,17 @@ const Fields = {
   task: Task,
 }
 
+/** What an assistant is made of: its name, and what conversations created with it copy. */
+const AssistantFields = z.object({
+  name: Fields.name,
+  description: Fields.description.optional(),
+  modelId: Fields.modelId.optional(),
+  systemPrompt: Fields.systemPrompt.optional(),
+  inference: Fields.inference.optional(),
+  tools: Fields.tools.optional(),
+  task: Fields.task.optional(),
+})
+
 export const create = createRoute({
   method: 'post',
   path: '/v1/assistants',
@@ -44,15 +55,8 @@ export const create = createRoute({
   summary: 'Create an assistant (admins and owners of the workspace)',
   ...access('admin'),
   request: jsonBody(
-    z.object({
+    AssistantFields.extend({
       workspaceId: z.string().min(1).max(100).optional().openapi({ description: 'Default: the API key’s workspace, else your personal workspace' }),
-      name: Fields.name,
-      description: Fields.description.optional(),
-      modelId: Fields.modelId.optional(),
-      systemPrompt: Fields.systemPrompt.optional(),
-      inference: Fields.inference.optional(),
-      tools: Fields.tools.optional(),
-      task: Fields.task.optional(),
     }),
   ),
   responses: { 201: jsonContent(AssistantSchema, 'Created'), ...errorResponses(400, 401, 403, 404, 413, 415) },
@@ -86,17 +90,7 @@ export const update = createRoute({
   ...access('admin'),
   request: {
     params: Params,
-    ...jsonBody(
-      z.object({
-        name: Fields.name.optional(),
-        description: Fields.description.optional(),
-        modelId: Fields.modelId.optional(),
-        systemPrompt: Fields.systemPrompt.optional(),
-        inference: Fields.inference.optional(),
-        tools: Fields.tools.optional(),
-        task: Fields.task.optional(),
-      }),
-    ),
+    ...jsonBody(AssistantFields.partial()),
   },
   responses: { 200: jsonContent(AssistantSchema, 'The assistant'), ...errorResponses(400, 401, 403, 404, 413, 415) },
 })
