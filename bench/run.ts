@@ -65,6 +65,7 @@ const { values: args } = parseArgs({
     'soak-sample': { type: 'string', default: '30' },
     'unpaced-only': { type: 'boolean', default: false },
     'limits-only': { type: 'boolean', default: false },
+    'native-only': { type: 'boolean', default: false },
     'paced-users': { type: 'string', default: '200' },
     'paced-turns': { type: 'string', default: '2' },
     'paced-warmup': { type: 'string', default: '1' },
@@ -88,7 +89,7 @@ if (args.help) {
   console.log(`npm run bench -- [--unpaced-only | --paced-only | --limits-only] [--timeout 480] [--cpu-prof DIR] [--db-dir DIR] [--detail]
   [--keep-temp] [--json FILE] [--node-flag=--trace-gc …]
  unpaced section (issue 3): [--users 50] [--turns 10] [--warmup 3] [--rounds 2] [--tokens 50] [--delay 0] [--ttft 0]
-  [--log-level warn] [--with-logging] [--compare DIR]
+  [--log-level warn] [--with-logging] [--compare DIR] [--native-only: skip the compatible routes and the request path]
  paced section (issue 4): [--paced-users 200] [--paced-turns 2] [--paced-warmup 1] [--paced-rounds 3] [--paced-tokens 50]
   [--paced-delay 10] [--paced-ttft 200] [--paced-stagger MS] [--resume-turns 2] [--resume-at 20] [--resume-gap 50] [--redis-port 6379]
  soak (issue 8, opt-in): --soak (after the other sections) | --soak-only; [--soak-minutes 10] [--soak-users 200] [--soak-sample 30]
@@ -1289,8 +1290,8 @@ async function unpacedSection(ctx: Context): Promise<{ pass: boolean; json: unkn
       `${ours.cpuMsPerTurn.toFixed(2)} ms vs ${bare.cpuMsPerTurn.toFixed(2)} ms = ${bareCpuRatio.toFixed(2)}× → ${verdict(issue16)}`,
   )
   for (const row of rows) if (row.firstError) console.log(`first error (${row.target}): ${row.firstError}`)
-  const compatible = await compatibleRoutes(targets[2]!, s, ours)
-  const requests = await requestPath(targets[2]!, s)
+  const compatible = args['native-only'] ? null : await compatibleRoutes(targets[2]!, s, ours)
+  const requests = args['native-only'] ? { pass: true, rows: [] } : await requestPath(targets[2]!, s)
   const pass = issue3 && issue16 && requests.pass
 
   for (const target of targets) {

@@ -51,6 +51,7 @@ import { createMetrics } from './metrics/registry'
 import type { StaticAssets } from './lib/static-assets'
 import { createMemoryHub } from './stream/memory-hub'
 import type { GenerationHub, TaskRunner } from './stream/hub'
+import { createSearchIndex } from './search/search-index'
 import { createTaskRegistry, type TaskDefinition } from './stream/tasks'
 import type { ClientAddress, Services } from './types'
 import { builtinTools, createToolRegistry } from './tools/registry'
@@ -110,10 +111,11 @@ export function buildServices(deps: AppDependencies): Services {
   const counters = deps.counters ?? createMemoryCounters()
   const metrics = createMetrics()
   const now = deps.now ?? (() => new Date())
+  const logger = deps.logger ?? createLogger(config.LOG_LEVEL)
   const base: Omit<Services, 'hub' | 'tasks'> = {
     config: { ...config, JWT_SECRET: secret },
     db: deps.db,
-    logger: deps.logger ?? createLogger(config.LOG_LEVEL),
+    logger,
     newId: deps.newId ?? createIdGenerator(),
     now,
     oidcKeys: deps.oidcKeys ?? (jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : null),
@@ -131,6 +133,7 @@ export function buildServices(deps: AppDependencies): Services {
       listTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
     }),
     blobs: deps.blobs === undefined ? memoryBlobStore() : deps.blobs,
+    search: createSearchIndex(deps.db, logger),
   }
   // Tasks run with the finished services; the hub only calls `run` after construction.
   const tasks = createTaskRegistry(() => services, deps.tasks ?? [chatTask])

@@ -11,6 +11,7 @@ import type { Logger } from './lib/logger'
 import type { Metrics } from './metrics/registry'
 import type { ModelClient } from './models/model-client'
 import type { AccessTokenCache } from './services/access-tokens'
+import type { SearchIndex } from './search/search-index'
 import type { GenerationHub } from './stream/hub'
 import type { TaskRegistry } from './stream/tasks'
 import type { ToolRegistry } from './tools/registry'
@@ -43,6 +44,8 @@ export interface Services {
   tools: ToolRegistry
   /** Where file bytes are stored (R2, a directory, memory); null when the runtime has none (files are then 503). */
   blobs: BlobStore | null
+  /** The full-text index's upkeep (batched indexing of stored messages). */
+  search: SearchIndex
 }
 
 export type ClientAddress = (request: Request, env: unknown) => string | null

@@ -183,7 +183,7 @@ export const chatTask = defineTask<Services, ChatTurn>({
         tools: () => toolset,
         account: { workspaceId: turn.workspaceId ?? null, userId: generation.userId, apiKeyId: turn.apiKeyId ?? null, conversationId: generation.conversationId },
       },
-      conversationStore(services.db, generation, services.now),
+      conversationStore(services, generation),
     )(context)
   },
   recover: endInterruptedChat,

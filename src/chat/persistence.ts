@@ -3,6 +3,7 @@ import { finalizeGeneration, type GenerationRow } from '../db/repositories/gener
 import { checkpointMessage, partsBytes } from '../db/repositories/messages'
 import type { ModelUsage } from '../models/model-client'
 import { ledgerWrites, writeLedger, type UsageEntry } from '../governance/ledger'
+import type { Services } from '../types'
 import type { Part } from './parts'
 
 /** How a turn ended, as it is stored. */
@@ -30,7 +31,7 @@ export interface TurnPersistence {
 }
 
 /** The turn's assistant placeholder and generation row: checkpoints, then one final write that frees the conversation. */
-export function conversationStore(db: Database, generation: GenerationRow, now: () => Date): TurnPersistence {
+export function conversationStore({ db, now, search }: Pick<Services, 'db' | 'now' | 'search'>, generation: GenerationRow): TurnPersistence {
   let checkpoint: Promise<void> = Promise.resolve()
   return {
     checkpoint(parts) {
@@ -52,6 +53,7 @@ export function conversationStore(db: Database, generation: GenerationRow, now: 
         messageStatus: outcome.messageStatus,
         errorCode: outcome.errorCode,
       }, ledgerWrites(outcome.ledger))
+      search.turnStored()
     },
   }
 }

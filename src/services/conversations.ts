@@ -79,6 +79,7 @@ export async function listConversations(services: Services, auth: AuthContext, i
   const after = decodeCursor(input.cursor, ListCursor)
   const match = input.q === undefined ? null : ftsQuery(input.q)
   if (input.q !== undefined && match === null) return []
+  if (match) await services.search.catchUp()
   return repo.listVisibleConversations(services.db, {
     userId: auth.userId,
     workspaceId,

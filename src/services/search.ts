@@ -21,6 +21,7 @@ export async function search(services: Services, auth: AuthContext, input: Searc
   const after = decodeCursor(input.cursor, SearchCursor)
   const match = ftsQuery(input.q)
   if (!match) return []
+  await services.search.catchUp()
   return searchIndex(services.db, { userId: auth.userId, workspaceId }, match, {
     after: after ? { rank: after[0], documentId: after[1] } : null,
     limit: input.limit,

@@ -34,6 +34,27 @@ export interface SearchHit {
   rank: number
 }
 
+/** Whether messages wait in the search queue (migration 0011's triggers fill it). */
+export async function hasQueuedMessages(db: Database): Promise<boolean> {
+  const row = await db.get<{ queued: number }>(sql`select exists (select 1 from search_queue) as queued`)
+  return Boolean(row?.queued)
+}
+
+/** A message's indexed text: its text parts, one per line. */
+const MESSAGE_BODY = sql`(select group_concat(json_extract(p.value, '$.text'), char(10)) from json_each(m.parts) p where json_extract(p.value, '$.type') = 'text')`
+
+/** Indexes the queued messages in one batch: each one's old document out, its current text in, the queue emptied. */
+export async function indexQueuedMessages(db: Database): Promise<void> {
+  const queued = sql`select message_id from search_queue`
+  await db.batch([
+    db.run(sql`delete from search_index where rowid in (select id from search_documents where message_id in (${queued}))`),
+    db.run(sql`delete from search_documents where message_id in (${queued})`),
+    db.run(sql`insert into search_documents (conversation_id, message_id) select m.conversation_id, m.id from search_queue q join messages m on m.id = q.message_id`),
+    db.run(sql`insert into search_index (rowid, body) select d.id, ${MESSAGE_BODY} from search_queue q join search_documents d on d.message_id = q.message_id join messages m on m.id = q.message_id`),
+    db.run(sql`delete from search_queue`),
+  ])
+}
+
 /** Words of context around the match in a snippet. */
 const SNIPPET_TOKENS = 16
 
