@@ -2,7 +2,7 @@ import { abortError, sleep as abortableSleep } from './abort'
 import { BedrockError, bedrockErrorFromResponse } from './bedrock-error'
 import { toConverseResponse } from './converse-response'
 import { converseStreamEvents } from './converse-stream'
-import { createSignedFetch, type AwsCredentialProvider, type AwsCredentials } from './sigv4-fetch'
+import { createSignedFetch, type AwsCredentialProvider, type AwsCredentials, type SignedFetchOptions } from './sigv4-fetch'
 import type { BedrockClient, CallOptions, ConverseRequest, ConverseResponse, ConverseStreamEvents } from './types'
 
 export interface BedrockClientOptions {
@@ -13,6 +13,7 @@ export interface BedrockClientOptions {
   credentials?: AwsCredentials | AwsCredentialProvider
   apiKey?: string
   fetch?: typeof fetch
+  signer?: SignedFetchOptions['signer']
   /** HTTP attempts per call, the first included. */
   maxAttempts?: number
   /** Full-jitter exponential backoff: attempt n waits random() × min(maxDelayMs, baseDelayMs × 2^(n-1)). */

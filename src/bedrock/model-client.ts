@@ -2,6 +2,7 @@ import { ConfigError, usesBedrockEmulator, type Config } from '../config'
 import { staticCredentials, type AwsCredentialSourceName, type CredentialChoice } from './aws-credentials'
 import { createBedrockClient } from './bedrock-client'
 import type { createBedrockEmulator } from './emulator'
+import type { SignedFetchOptions } from './sigv4-fetch'
 import type { BedrockClient } from './types'
 
 const IN_PROCESS_EMULATOR = 'http://bedrock-emulator.internal'
@@ -21,6 +22,8 @@ export interface ModelClientChoice {
  */
 export interface ModelClientHost {
   fetch?: typeof fetch
+  /** A SigV4 signer with the runtime's own hashing (aws4fetch's, on Web Crypto, by default). */
+  signer?: SignedFetchOptions['signer']
   credentials?: (config: Config) => CredentialChoice | undefined
   emulator?: typeof createBedrockEmulator
 }
@@ -45,6 +48,7 @@ export function modelClientFromConfig(config: Config, host: ModelClientHost = {}
         region: config.AWS_REGION,
         endpoint: IN_PROCESS_EMULATOR,
         credentials,
+        signer: host.signer,
         fetch: (input, init) => Promise.resolve(emulator.fetch(new Request(input, init))),
       }),
     }
@@ -60,6 +64,7 @@ export function modelClientFromConfig(config: Config, host: ModelClientHost = {}
       credentials: chain?.credentials,
       apiKey: config.AWS_BEARER_TOKEN_BEDROCK,
       fetch: host.fetch,
+      signer: host.signer,
     }),
   }
 }

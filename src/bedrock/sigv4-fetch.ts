@@ -13,6 +13,8 @@ export interface SignedFetchOptions {
   credentials?: AwsCredentials | AwsCredentialProvider
   apiKey?: string
   fetch?: typeof fetch
+  /** aws4fetch's signer, or a subclass with the runtime's own hashing (the Node and Bun entries'). */
+  signer?: typeof AwsV4Signer
 }
 
 export interface SignedRequestInit {
@@ -26,7 +28,7 @@ export type SignedFetch = (url: string, init: SignedRequestInit) => Promise<Resp
 
 export function createSignedFetch(options: SignedFetchOptions): SignedFetch {
   const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
-  const { apiKey, credentials, region } = options
+  const { apiKey, credentials, region, signer: Signer = AwsV4Signer } = options
   if (apiKey) {
     return (url, init) =>
       send(url, { method: 'POST', headers: { ...init.headers, authorization: `Bearer ${apiKey}` }, body: init.body, signal: init.signal })
@@ -45,7 +47,7 @@ export function createSignedFetch(options: SignedFetchOptions): SignedFetch {
       throw new BedrockError({ type: 'CredentialsError', message: `AWS credentials unavailable: ${error.message}`, retryable: false, cause: error })
     }
     if (cache.size > 16) cache.clear()
-    const signed = await new AwsV4Signer({
+    const signed = await new Signer({
       method: 'POST',
       url,
       headers: init.headers,

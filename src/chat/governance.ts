@@ -48,10 +48,13 @@ export interface Governance {
   checkLimits(turn: TurnRequest): Promise<void>
   releaseLimits(turn: TurnRequest): Promise<void>
   recordUsage(usage: UsageRecord): Promise<void>
+  /** The workspace's limits were just replaced: checks in this process use them from now on. */
+  limitsChanged(workspaceId: string): void
 }
 
 export const noGovernance: Governance = {
   checkLimits: () => Promise.resolve(),
   releaseLimits: () => Promise.resolve(),
   recordUsage: () => Promise.resolve(),
+  limitsChanged: () => {},
 }

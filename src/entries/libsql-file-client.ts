@@ -6,6 +6,11 @@
  * their columns by name.
  * Remote databases (Turso) keep @libsql/client.
  *
+ * Batches commit in groups: those issued in one turn of the event loop run in one transaction, each in its own
+ * savepoint (so each is still atomic, and one that fails is undone alone), and each resolves once the group has
+ * committed. A commit writes every page it changed to the WAL, page by page; concurrent turns change the same pages
+ * (the newest leaf of each table and index), so a group writes them once instead of once per batch.
+ *
  * The binding stores every byte of a string but reads TEXT back only up to its first NUL (so does @libsql/client's
  * own local mode, which runs on it). A string holding NUL is therefore bound as its UTF-8 bytes, a BLOB, which reads
  * back whole; a BLOB read from a column not declared BLOB is such a string, and is decoded.
@@ -76,11 +81,18 @@ function libsqlError(error: unknown): unknown {
   return new LibsqlError(error.message, base, code, rawCode, error)
 }
 
+interface PendingBatch {
+  stmts: Array<InStatement | [string, InArgs?]>
+  resolve: (results: ResultSet[]) => void
+  reject: (error: unknown) => void
+}
+
 export class LibsqlFileClient implements Client {
   readonly protocol = 'file'
   closed = false
   private readonly db: Database.Database
   private readonly statements = new Map<string, { statement: Statement; columns: Column[] | null; names: string[] }>()
+  private pending: PendingBatch[] = []
 
   constructor(path: string) {
     this.db = new Database(path)
@@ -137,7 +149,40 @@ export class LibsqlFileClient implements Client {
 
   async batch(stmts: Array<InStatement | [string, InArgs?]>, mode: keyof typeof BEGIN = 'deferred'): Promise<ResultSet[]> {
     this.checkOpen()
-    return this.withTransaction(BEGIN[mode], () => stmts.map((stmt) => this.run(stmt)))
+    if (mode === 'read') return this.withTransaction(BEGIN.read, () => stmts.map((stmt) => this.run(stmt)))
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ stmts, resolve, reject }) === 1) setImmediate(() => this.commitPending())
+    })
+  }
+
+  /** Runs the batches queued so far in one transaction, a savepoint each (see the header). */
+  private commitPending(): void {
+    const group = this.pending
+    this.pending = []
+    if (group.length === 0) return
+    const outcomes: ({ results: ResultSet[] } | { error: unknown })[] = []
+    try {
+      this.withTransaction(BEGIN.write, () => {
+        for (const { stmts } of group) {
+          this.run('SAVEPOINT batch')
+          try {
+            outcomes.push({ results: stmts.map((stmt) => this.run(stmt)) })
+          } catch (error) {
+            this.run('ROLLBACK TO batch')
+            outcomes.push({ error })
+          }
+          this.run('RELEASE batch')
+        }
+      })
+    } catch (error) {
+      for (const { reject } of group) reject(libsqlError(error))
+      return
+    }
+    group.forEach(({ resolve, reject }, i) => {
+      const outcome = outcomes[i]!
+      if ('results' in outcome) resolve(outcome.results)
+      else reject(outcome.error)
+    })
   }
 
   /**
@@ -178,6 +223,7 @@ export class LibsqlFileClient implements Client {
 
   close(): void {
     if (this.closed) return
+    this.commitPending()
     this.closed = true
     this.statements.clear()
     this.db.close()

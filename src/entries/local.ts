@@ -29,6 +29,7 @@ import { EMULATOR_BANNER, modelClientFromConfig } from '../bedrock/model-client'
 import { randomSecret } from '../lib/crypto'
 import { createLogger, type Logger } from '../lib/logger'
 import { directoryAssets } from './assets-directory'
+import { NodeCryptoSigner } from './node-crypto-signer'
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url))
 
@@ -150,6 +151,7 @@ export async function createLocalServer(
   // Token files for role credentials (web identity, container authorization): small, read once per refresh.
   const { models, source } = modelClientFromConfig(config, {
     emulator: createBedrockEmulator,
+    signer: NodeCryptoSigner,
     credentials: (settings) => awsCredentialChain(settings, { readFile: async (path) => readFileSync(path, 'utf8') }),
   })
   if (source === 'emulator') console.warn(EMULATOR_BANNER)

@@ -21,7 +21,7 @@ import { inferenceFor, modelMetricLabel } from '../models/resolve'
 import type { AuthContext } from '../types'
 import type { Counters } from './counters'
 import { spentSince, subjectKey, type Subject } from './ledger'
-import { periodOf, readLimits, type Limit } from './limits'
+import { periodOf, readLimits, type Limit, type WorkspaceLimits } from './limits'
 import { picoToMicroCeil, PICO_PER_USD, tokenPrices, usdToMicro } from './pricing'
 import { recordRateLimitState, type RateLimitState } from './rate-limit-state'
 
@@ -43,6 +43,13 @@ interface Limited {
 }
 
 const MINUTE = 60_000
+/**
+ * How long a process reuses a workspace's limits before reading them again: a change made through another process
+ * applies within this (at once in the process that made it).
+ */
+const LIMITS_TTL_MS = 1_000
+/** Bounds the per-process maps below (a process serving more is simply reading again). */
+const MAX_REMEMBERED = 10_000
 
 /** The workspace a stateless call (Chat Completions) is billed to: the API key's workspace, else the caller's personal one. */
 export async function usageWorkspace(db: Database, auth: AuthContext): Promise<string> {
@@ -66,8 +73,22 @@ export function createGovernance(options: GovernanceOptions): Governance {
   // A hold outlives the longest generation, so a crashed process's holds expire on their own.
   const holdMs = (config.GENERATION_MAX_SECONDS + 60) * 1000
 
+  const limitsCache = new Map<string, { limits: WorkspaceLimits; until: number }>()
+  const limitsOf = async (workspaceId: string): Promise<WorkspaceLimits> => {
+    const at = now().getTime()
+    const cached = limitsCache.get(workspaceId)
+    if (cached && cached.until > at) return cached.limits
+    const limits = await readLimits(db, workspaceId)
+    if (limitsCache.size >= MAX_REMEMBERED) limitsCache.clear()
+    limitsCache.set(workspaceId, { limits, until: at + LIMITS_TTL_MS })
+    return limits
+  }
+  // What each running generation's checks held against, so its release gives back exactly that, even if the
+  // limits changed meanwhile (a generation finished by another process, say a Durable Object, reads them again).
+  const heldBy = new Map<string, Limited[]>()
+
   const limitedSubjects = async (workspaceId: string, userId: string, apiKeyId: string | null): Promise<Limited[]> => {
-    const { workspace, perMember, perApiKey } = await readLimits(db, workspaceId)
+    const { workspace, perMember, perApiKey } = await limitsOf(workspaceId)
     const all: [Limited['name'], Limit | null | undefined, Subject | null][] = [
       ['workspace', workspace, { kind: 'workspace', workspaceId }],
       ['member', perMember, { kind: 'member', workspaceId, userId }],
@@ -135,19 +156,33 @@ export function createGovernance(options: GovernanceOptions): Governance {
     }
   }
 
+  const held = async (generationId: string, workspaceId: string, userId: string, apiKeyId: string | null) => {
+    const limited = heldBy.get(generationId) ?? (await limitedSubjects(workspaceId, userId, apiKeyId))
+    heldBy.delete(generationId)
+    return limited
+  }
+
   return {
     async checkLimits(turn) {
-      const limited = await limitedSubjects(turn.workspaceId, turn.auth.userId, turn.auth.apiKeyId)
+      const limited = heldBy.get(turn.generationId) ?? (await limitedSubjects(turn.workspaceId, turn.auth.userId, turn.auth.apiKeyId))
       if (limited.length > 0) await check(turn, limited)
+      if (heldBy.size >= MAX_REMEMBERED) heldBy.clear()
+      heldBy.set(turn.generationId, limited)
     },
     async releaseLimits(turn) {
-      await releaseAll(await limitedSubjects(turn.workspaceId, turn.auth.userId, turn.auth.apiKeyId), turn.generationId)
+      await releaseAll(await held(turn.generationId, turn.workspaceId, turn.auth.userId, turn.auth.apiKeyId), turn.generationId)
+    },
+    limitsChanged(workspaceId) {
+      limitsCache.delete(workspaceId)
     },
     async recordUsage(usage) {
       const model = { model: modelMetricLabel(config, usage.modelId) }
       options.metrics?.tokens.inc({ ...model, direction: 'cache_read' }, usage.cacheReadTokens)
       options.metrics?.tokens.inc({ ...model, direction: 'cache_write' }, usage.cacheWriteTokens)
       options.metrics?.cost.inc(model, usage.costPicoUsd / PICO_PER_USD)
+      const remembered = heldBy.get(usage.generationId)
+      heldBy.delete(usage.generationId)
+      if (remembered) return releaseAll(remembered, usage.generationId)
       const workspaceId = usage.workspaceId ?? (usage.conversationId ? (await findConversation(db, usage.conversationId))?.workspaceId : undefined)
       if (!workspaceId) return
       await releaseAll(await limitedSubjects(workspaceId, usage.userId, usage.apiKeyId), usage.generationId)

@@ -25,7 +25,7 @@ async function setup(env: Record<string, string>, served?: string[]) {
   const t: HttpTestApp = await createHttpTestApp({ GENERATE_TITLES: 'true', ...env }, {
     models: emulator.client(),
     logger,
-    governance: { checkLimits: () => Promise.resolve(), releaseLimits: () => Promise.resolve(), recordUsage: async (record) => void usage.push(record) },
+    governance: { checkLimits: () => Promise.resolve(), releaseLimits: () => Promise.resolve(), recordUsage: async (record) => void usage.push(record), limitsChanged: () => {} },
   })
   closers.push(emulator.close, t.close)
   return { t, usage, warnings }

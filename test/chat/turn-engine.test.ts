@@ -134,6 +134,7 @@ describe('governance hooks', () => {
       },
       releaseLimits: async () => {},
       recordUsage: async (record) => void usage.push(record),
+      limitsChanged: () => {},
     }
     return { governance, usage, checked }
   }

@@ -11,5 +11,7 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 export const put: AppRouteHandler<typeof routes.put> = async (c) => {
   const { services, auth } = c.var
   const workspace = await workspaceAccess(services, auth, c.req.valid('param').id, 'admin')
-  return c.json(await writeLimits(services.db, workspace.id, c.req.valid('json'), services.now()), 200)
+  const limits = await writeLimits(services.db, workspace.id, c.req.valid('json'), services.now())
+  services.governance.limitsChanged(workspace.id)
+  return c.json(limits, 200)
 }
