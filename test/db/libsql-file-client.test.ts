@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LibsqlError } from '@libsql/client'
+import { LibsqlError, type ResultSet } from '@libsql/client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config'
 import { LibsqlFileClient } from '../../src/entries/libsql-file-client'
@@ -88,6 +88,40 @@ describe('LibsqlFileClient (local SQLite for Node and Bun)', () => {
     // Not left inside a transaction: the next batch commits on its own.
     await client.batch([{ sql: 'insert into items (name) values (?)', args: ['four'] }])
     expect((await client.execute('select count(*) as n from items')).rows[0]!.n).toBe(3)
+  })
+
+  it('commits the batches of one event-loop turn together, each atomic on its own', async () => {
+    const insert = (name: string) => ({ sql: 'insert into items (name) values (?)', args: [name] })
+    // Several in flight at once, as concurrent turns issue them; the middle one fails on its second statement.
+    const outcomes = await Promise.allSettled([
+      client.batch([insert('a1'), insert('a2')], 'write'),
+      client.batch([insert('b1'), insert('a1')], 'write'),
+      client.batch([insert('c1'), 'select count(*) as n from items'], 'write'),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT', extendedCode: 'SQLITE_CONSTRAINT_UNIQUE' })
+    // Each batch sees the ones before it in its group, and nothing of the failed one.
+    expect((outcomes[2] as PromiseFulfilledResult<ResultSet[]>).value[1]!.rows[0]!.n).toBe(3)
+    expect((await client.execute('select name from items order by name')).rows.map((row) => row.name)).toEqual(['a1', 'a2', 'c1'])
+    // A reader on another connection sees a group only once it has committed: all of it at once.
+    const other = new LibsqlFileClient(join(dir, 'test.db'))
+    try {
+      const pending = client.batch([insert('d1')], 'write')
+      expect((await other.execute('select count(*) as n from items')).rows[0]!.n).toBe(3)
+      await pending
+      expect((await other.execute('select count(*) as n from items')).rows[0]!.n).toBe(4)
+    } finally {
+      other.close()
+    }
+  })
+
+  it('commits what is queued when closed', async () => {
+    const pending = client.batch([{ sql: 'insert into items (name) values (?)', args: ['last'] }], 'write')
+    client.close()
+    await pending
+    const reopened = new LibsqlFileClient(join(dir, 'test.db'))
+    expect((await reopened.execute('select name from items')).rows.map((row) => row.name)).toEqual(['last'])
+    reopened.close()
   })
 
   it('maps SQL errors to LibsqlError with SQLite codes', async () => {
