@@ -63,25 +63,38 @@ export interface ConversationListQuery {
  * matches.
  */
 export async function listVisibleConversations(db: Database, query: ConversationListQuery): Promise<ConversationRow[]> {
-  return db
-    .select()
-    .from(conversations)
-    .where(
-      and(
-        readableBy(db, query),
-        eq(conversations.archived, query.archived),
-        query.match ? sql`${conversations.id} in (${matchingConversationIds(query.match)})` : undefined,
-        query.after
-          ? or(
-              lt(conversations.updatedAt, new Date(query.after.updatedAt)),
-              and(eq(conversations.updatedAt, new Date(query.after.updatedAt)), lt(conversations.id, query.after.id)),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(desc(conversations.updatedAt), desc(conversations.id))
-    .limit(query.limit + 1)
-    .all()
+  // Prepared once per shape (a listing is the most frequent read). Placeholders in conditions bypass the columns'
+  // encoders: the values are given as stored (archived 0/1, updatedAt in ms).
+  const shape = `listVisibleConversations:${query.workspaceId ? 'workspace' : 'any'}:${query.after ? 'after' : 'first'}:${query.match ? 'match' : 'all'}`
+  const build = () =>
+    db
+      .select()
+      .from(conversations)
+      .where(
+        and(
+          readableBy(db, { userId: sql.placeholder('userId'), workspaceId: query.workspaceId ? sql.placeholder('workspaceId') : null }),
+          eq(conversations.archived, sql.placeholder('archived')),
+          query.match ? sql`${conversations.id} in (${matchingConversationIds(sql.placeholder('match'))})` : undefined,
+          query.after
+            ? or(
+                lt(conversations.updatedAt, sql.placeholder('afterUpdatedAt')),
+                and(eq(conversations.updatedAt, sql.placeholder('afterUpdatedAt')), lt(conversations.id, sql.placeholder('afterId'))),
+              )
+            : undefined,
+        ),
+      )
+      .orderBy(desc(conversations.updatedAt), desc(conversations.id))
+      .limit(sql.placeholder('limit'))
+      .prepare()
+  return prepared(db, shape, build).all({
+    userId: query.userId,
+    workspaceId: query.workspaceId,
+    archived: query.archived ? 1 : 0,
+    match: query.match,
+    afterUpdatedAt: query.after?.updatedAt ?? null,
+    afterId: query.after?.id ?? null,
+    limit: query.limit + 1,
+  })
 }
 
 /** The user's conversation that an AI SDK client names by its own chat id, if any. */

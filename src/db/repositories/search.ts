@@ -1,11 +1,14 @@
-import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm'
+import { and, eq, inArray, or, sql, type Placeholder, type SQL } from 'drizzle-orm'
 import type { Database } from '../database'
 import { conversations, memberships } from '../schema'
 
-/** Whose conversations a reader sees: their own, and shared ones in workspaces they belong to (optionally one). */
+/**
+ * Whose conversations a reader sees: their own, and shared ones in workspaces they belong to (optionally one). The
+ * values may be placeholders, for a prepared statement.
+ */
 export interface Reader {
-  userId: string
-  workspaceId: string | null
+  userId: string | Placeholder
+  workspaceId: string | Placeholder | null
 }
 
 /** The conversations `reader` may read, as a condition on `conversations`. */
@@ -19,7 +22,7 @@ export function readableBy(db: Database, reader: Reader): SQL {
 }
 
 /** The conversations with an indexed title or message matching an FTS5 query (ftsQuery), as SQL selecting their ids. */
-export function matchingConversationIds(match: string): SQL {
+export function matchingConversationIds(match: string | Placeholder): SQL {
   return sql`select d.conversation_id from search_index cross join search_documents d on d.id = search_index.rowid where search_index match ${match}`
 }
 
