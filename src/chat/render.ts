@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import type { ConversationRow } from '../db/repositories/conversations'
+import type { ConversationRow, ShownConversation } from '../db/repositories/conversations'
 import type { GenerationRow } from '../db/repositories/generations'
 import { NO_FEEDBACK, type FeedbackView, type MessageRow } from '../db/repositories/messages'
 import { PartSchema, type Part } from './parts'
@@ -84,7 +84,7 @@ export const GenerationSchema = z
   })
   .openapi('Generation')
 
-export function renderConversation(row: ConversationRow): z.infer<typeof ConversationSchema> {
+export function renderConversation(row: ShownConversation): z.infer<typeof ConversationSchema> {
   return {
     id: row.id,
     workspaceId: row.workspaceId,

@@ -73,7 +73,7 @@ export interface ConversationListInput {
 }
 
 /** Conversations the caller may read, newest activity first; `limit + 1` rows (toPage's convention). */
-export async function listConversations(services: Services, auth: AuthContext, input: ConversationListInput): Promise<repo.ConversationRow[]> {
+export async function listConversations(services: Services, auth: AuthContext, input: ConversationListInput): Promise<repo.ShownConversation[]> {
   const workspaceId = input.workspaceId ?? auth.workspaceScope
   if (workspaceId) await workspaceAccess(services, auth, workspaceId)
   const after = decodeCursor(input.cursor, ListCursor)
@@ -91,7 +91,7 @@ export async function listConversations(services: Services, auth: AuthContext, i
 }
 
 /** The key a list page's cursor encodes. */
-export const conversationListKey = (row: repo.ConversationRow): unknown => [row.updatedAt.getTime(), row.id]
+export const conversationListKey = (row: repo.ShownConversation): unknown => [row.updatedAt.getTime(), row.id]
 
 export async function getConversation(services: Services, auth: AuthContext, id: string): Promise<repo.ConversationRow> {
   return (await conversationAccess(services, auth, id)).conversation

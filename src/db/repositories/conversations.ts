@@ -6,6 +6,25 @@ import { matchingConversationIds, readableBy } from './search'
 
 export type ConversationRow = typeof conversations.$inferSelect
 
+/** The columns a conversation is shown with (render.ts), all a list reads. */
+const shownColumns = {
+  id: conversations.id,
+  workspaceId: conversations.workspaceId,
+  userId: conversations.userId,
+  assistantId: conversations.assistantId,
+  title: conversations.title,
+  modelId: conversations.modelId,
+  systemPrompt: conversations.systemPrompt,
+  visibility: conversations.visibility,
+  archived: conversations.archived,
+  activeGenerationId: conversations.activeGenerationId,
+  currentLeafId: conversations.currentLeafId,
+  metadata: conversations.metadata,
+  createdAt: conversations.createdAt,
+  updatedAt: conversations.updatedAt,
+}
+export type ShownConversation = Pick<ConversationRow, keyof typeof shownColumns>
+
 export async function insertConversation(db: Database, row: ConversationRow): Promise<void> {
   await db.insert(conversations).values(row)
 }
@@ -62,13 +81,13 @@ export interface ConversationListQuery {
  * first, keyset-paginated on (updatedAt, id). `match` keeps those whose title or message text the full-text index
  * matches.
  */
-export async function listVisibleConversations(db: Database, query: ConversationListQuery): Promise<ConversationRow[]> {
+export async function listVisibleConversations(db: Database, query: ConversationListQuery): Promise<ShownConversation[]> {
   // Prepared once per shape (a listing is the most frequent read). Placeholders in conditions bypass the columns'
   // encoders: the values are given as stored (archived 0/1, updatedAt in ms).
   const shape = `listVisibleConversations:${query.workspaceId ? 'workspace' : 'any'}:${query.after ? 'after' : 'first'}:${query.match ? 'match' : 'all'}`
   const build = () =>
     db
-      .select()
+      .select(shownColumns)
       .from(conversations)
       .where(
         and(
