@@ -95,15 +95,29 @@ export const subjectKey = (subject: Subject): string =>
 const DAY_MS = 86_400_000
 
 /**
- * What a subject spent since `from` (a period's start, a UTC midnight), from the daily sums the ledger's trigger
- * keeps: at most a month of rows, however busy the subject. Costs are summed as whole micro-dollars plus the
- * pico-dollar remainders, so no sum leaves the integers JavaScript holds exactly.
+ * What each subject spent since its `from` (its period's start, a UTC midnight), from the daily sums the ledger's
+ * trigger keeps, in one query: at most a month of rows per subject, however busy. Costs are summed as whole
+ * micro-dollars plus the pico-dollar remainders, so no sum leaves the integers JavaScript holds exactly.
  */
-export async function spentSince(db: Database, subject: Subject, from: Date): Promise<Spend> {
-  const [row] = await db.all<{ micro: number | null; rest: number | null; tokens: number | null }>(sql`
-    select sum(cost_pico_usd / ${MICRO_SQL}) as micro, sum(cost_pico_usd % ${MICRO_SQL}) as rest, sum(tokens) as tokens
-    from usage_daily where subject = ${subjectKey(subject)} and day >= ${Math.floor(from.getTime() / DAY_MS)}`)
-  return { costMicro: Number(row?.micro ?? 0) + Math.ceil(Number(row?.rest ?? 0) / MICRO), tokens: Number(row?.tokens ?? 0) }
+export async function spentSince(db: Database, asked: readonly { subject: Subject; from: Date }[]): Promise<Spend[]> {
+  if (asked.length === 0) return []
+  const keys = asked.map(({ subject }) => subjectKey(subject))
+  const days = asked.map(({ from }) => Math.floor(from.getTime() / DAY_MS))
+  const rows = await db.all<{ subject: string; day: number; micro: number; rest: number; tokens: number }>(sql`
+    select subject, day, cost_pico_usd / ${MICRO_SQL} as micro, cost_pico_usd % ${MICRO_SQL} as rest, tokens
+    from usage_daily where subject in (${sql.join(keys, sql`, `)}) and day >= ${Math.min(...days)}`)
+  return keys.map((key, i) => {
+    let micro = 0
+    let rest = 0
+    let tokens = 0
+    for (const row of rows) {
+      if (row.subject !== key || Number(row.day) < days[i]!) continue
+      micro += Number(row.micro)
+      rest += Number(row.rest)
+      tokens += Number(row.tokens)
+    }
+    return { costMicro: micro + Math.ceil(rest / MICRO), tokens }
+  })
 }
 
 export type GroupBy = 'day' | 'model' | 'user' | 'apiKey'

@@ -111,15 +111,19 @@ export function createGovernance(options: GovernanceOptions): Governance {
     const maxOutput = inferenceFor(config, turn.modelId).maxTokens ?? config.DEFAULT_MAX_TOKENS
     const estimate = picoToMicroCeil(maxOutput * tokenPrices(config, turn.modelId).output)
 
-    // Every counter at once (Redis sends them as one request), beside the ledger's sums: requests in this minute,
-    // and holds for this turn's spend and its concurrency slot, given back below if anything refuses it.
+    // Every counter at once (Redis sends them as one request), beside the ledger's sums (one query): requests in
+    // this minute, and holds for this turn's spend and its concurrency slot, given back below if anything refuses it.
+    const periods = limited.map((each) => periodOf(each.limit.period, new Date(at)))
+    const budgeted = limited.flatMap((each, i) => (each.limit.maxCostUsd || each.limit.maxTokens ? [{ subject: each.subject, from: periods[i]!.start }] : []))
+    const spending = spentSince(db, budgeted)
     const found = await Promise.all(
-      limited.map(async (each) => {
-        const { maxRequestsPerMinute, maxCostUsd, maxTokens, maxConcurrentGenerations, period } = each.limit
-        const end = periodOf(period, new Date(at))
+      limited.map(async (each, i) => {
+        const { maxRequestsPerMinute, maxCostUsd, maxTokens, maxConcurrentGenerations } = each.limit
+        const end = periods[i]!
+        const budget = budgeted.findIndex((entry) => entry.subject === each.subject)
         const [requests, spent, heldCost, heldTokens, running] = await Promise.all([
           maxRequestsPerMinute ? counters.increment(`${each.id}#rpm:${window}`, 1, windowEnd - at + 1_000) : 0,
-          maxCostUsd || maxTokens ? spentSince(db, each.subject, end.start) : { costMicro: 0, tokens: 0 },
+          budget >= 0 ? spending.then((all) => all[budget]!) : { costMicro: 0, tokens: 0 },
           maxCostUsd ? counters.hold(`${each.id}#cost`, holder, estimate, holdMs) : estimate,
           maxTokens ? counters.hold(`${each.id}#tokens`, holder, maxOutput, holdMs) : maxOutput,
           maxConcurrentGenerations && !turn.background ? counters.hold(`${each.id}#running`, holder, 1, holdMs) : 0,
