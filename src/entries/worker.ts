@@ -67,10 +67,9 @@ function openDatabase(env: WorkerEnv, config: Config, logger: Logger): Database 
     if (remote) logger.warn('both a D1 binding "DB" and a remote DATABASE_URL are configured: using D1')
     return d1Database(env.DB)
   }
-  // EDGECHAT_TURSO is a build-time constant (wrangler.toml [define]): the libsql client (~19 KB gzip) is only in a
-  // Worker built to reach Turso; a deploy on D1 leaves it out.
-  const turso = EDGECHAT_TURSO ? createClient : undefined
-  if (remote && turso) return libsqlDatabase(turso({ url: config.DATABASE_URL, authToken: config.DATABASE_AUTH_TOKEN }))
+  // EDGECHAT_TURSO is a build-time constant (wrangler.toml [define]): the libsql client (~19 KB gzip) and drizzle's
+  // libsql driver are only in a Worker built to reach Turso; a deploy on D1 drops this branch and leaves them out.
+  if (EDGECHAT_TURSO && remote) return libsqlDatabase(createClient({ url: config.DATABASE_URL, authToken: config.DATABASE_AUTH_TOKEN }))
   if (remote) {
     throw new ConfigError(
       'Invalid configuration:\n  DATABASE_URL: this Worker was built without the Turso client: bind a D1 database "DB", or build with EDGECHAT_TURSO = "true" under [define] in wrangler.toml',

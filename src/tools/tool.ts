@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi'
+import { OpenAPIHono, z } from '@hono/zod-openapi'
 import type { ToolDefinition } from '../models/model-client'
 
 /** What a tool call gave back: its output (text or JSON) and whether the tool failed (the model is told so). */
@@ -28,6 +28,17 @@ export interface ServerTool {
 export class ToolInputError extends Error {}
 
 /**
+ * A zod schema's JSON Schema (its input side), made by the generator that writes the OpenAPI document: the app's one
+ * way from zod to JSON Schema (the Worker bundle leaves zod's own generator out: wrangler.toml). Plain schemas only: a
+ * part named with `.openapi(name)` would become a `$ref` into a document that is not there.
+ */
+function inputJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const generator = new OpenAPIHono()
+  generator.openAPIRegistry.register('Input', schema)
+  return generator.getOpenAPI31Document({ openapi: '3.1.0', info: { title: '', version: '' } }).components!.schemas!.Input as Record<string, unknown>
+}
+
+/**
  * A built-in tool from a zod input schema: the schema is its JSON Schema for the model, and checks what the model
  * sends (a bad input is an error result the model sees, never a failed turn).
  */
@@ -37,7 +48,7 @@ export function defineTool<I extends z.ZodType>(definition: {
   input: I
   run(input: z.output<I>, options: ToolRunOptions): Promise<unknown> | unknown
 }): ServerTool {
-  const { $schema: _, ...inputSchema } = z.toJSONSchema(definition.input, { io: 'input' }) as Record<string, unknown>
+  const inputSchema = inputJsonSchema(definition.input)
   return {
     name: definition.name,
     description: definition.description,

@@ -2,8 +2,10 @@
  * The Cloudflare Worker bundle, built exactly as `npm run deploy` builds it (`wrangler deploy`, from wrangler.toml,
  * with --dry-run into a temp directory): within the 200 KB gzip budget, free of Node built-ins and of the AWS SDK,
  * and carrying only zod's English locale (wrangler.toml [alias] swaps zod's locales index for
- * scripts/zod-locales-en.js, and zod's unused z.compile / z.fromJSONSchema for scripts/zod-unused-apis.js). The
- * bundle itself is then run under workerd (miniflare): what the aliases leave must still validate and document.
+ * scripts/zod-locales-en.js, zod's unused z.compile / z.fromJSONSchema for scripts/zod-unused-apis.js, zod's JSON
+ * Schema generator for scripts/zod-json-schema.js, and drizzle's Postgres checks for scripts/drizzle-pg-stubs.js).
+ * The bundle itself is then run under workerd (miniflare): what the aliases leave must still validate, and document
+ * the API exactly as the app does on Node.
  */
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -14,6 +16,7 @@ import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestApp } from '../helpers'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler')
@@ -82,11 +85,29 @@ describe('Worker bundle (wrangler deploy --dry-run)', () => {
     expect(code).not.toContain('does not support async refinements')
   })
 
-  it('leaves the libsql client out (a D1 deploy; wrangler.toml EDGECHAT_TURSO = "false")', () => {
+  it("leaves out zod's JSON Schema generator, and every name zod imports from it is still exported", async () => {
+    expect(inputs.filter((input) => /zod\/v4\/core\/(to-json-schema|json-schema-generator)\.js$/.test(input))).toEqual([])
+    expect(code).not.toContain('Non-representable type encountered')
+    // Only aggregateChecks is bundled from zod's processors module (a few KB, not its ~13 KB of processors).
+    expect(bytes.get('node_modules/zod/v4/core/json-schema-processors.js')).toBeLessThan(3_000)
+    // zod reads the processors through a namespace import, where esbuild would quietly bundle a missing name as undefined.
+    const stub = Object.keys(await import(join(ROOT, 'scripts', 'zod-json-schema.js')))
+    for (const module of ['json-schema-processors', 'to-json-schema', 'json-schema-generator']) {
+      const real = Object.keys(await import(join(ROOT, 'node_modules/zod/v4/core', `${module}.js`)))
+      expect(real.filter((name) => !stub.includes(name))).toEqual([])
+    }
+  })
+
+  it('leaves the libsql client and drizzle\'s libsql driver out (a D1 deploy; wrangler.toml EDGECHAT_TURSO = "false")', () => {
     // What remains are the client modules' top-level statements (side effects esbuild must keep), a few hundred bytes.
     const libsql = inputs.filter((input) => input.startsWith('node_modules/@libsql/'))
     expect(libsql.filter((input) => input.includes('/hrana-client/lib-esm/http/'))).toEqual([])
     expect(libsql.reduce((sum, input) => sum + bytes.get(input)!, 0)).toBeLessThan(1_000)
+    expect(inputs.filter((input) => input.startsWith('node_modules/drizzle-orm/libsql/'))).toEqual([])
+  })
+
+  it("leaves drizzle's Postgres modules out", () => {
+    expect(inputs.filter((input) => input.includes('drizzle-orm/pg-core/'))).toEqual([])
   })
 
   it('runs under workerd: validates a request and serves the OpenAPI document', async () => {
@@ -110,7 +131,15 @@ describe('Worker bundle (wrangler deploy --dry-run)', () => {
       expect(((await bad.json()) as { code: string }).code).toBe('validation_failed')
       const openapi = await mf.dispatchFetch('http://edgechat.test/openapi.json')
       expect(openapi.status).toBe(200)
-      expect(((await openapi.json()) as { openapi: string }).openapi).toMatch(/^3\.1/)
+      const served = (await openapi.json()) as { openapi: string }
+      expect(served.openapi).toMatch(/^3\.1/)
+      // The aliases change nothing the document says: it is the one the app serves on Node, with every zod module.
+      const node = await createTestApp()
+      try {
+        expect(served).toEqual(await (await node.app.request('/openapi.json')).json())
+      } finally {
+        node.close()
+      }
     } finally {
       await mf.dispose()
     }
