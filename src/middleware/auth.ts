@@ -7,15 +7,16 @@ import type { AppEnv } from '../types'
 const BEARER = /^Bearer\s+(\S+)\s*$/i
 const PROTOCOL_TOKEN = /^\s*bearer\s*,\s*([^\s,]+)\s*$/i
 
+const isUpgrade = (c: Context<AppEnv>) => c.req.header('upgrade')?.toLowerCase() === 'websocket'
+const protocolToken = (c: Context<AppEnv>) => PROTOCOL_TOKEN.exec(c.req.header('sec-websocket-protocol') ?? '')?.[1]
+
 /**
  * Browsers cannot set headers on a WebSocket: an upgrade may carry the token as `?token=` or as
- * `Sec-WebSocket-Protocol: bearer, <token>` (the server then answers with the `bearer` protocol).
+ * `Sec-WebSocket-Protocol: bearer, <token>` (the server then answers with the `bearer` protocol: requireAuth).
  */
 function webSocketToken(c: Context<AppEnv>): string | undefined {
-  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return undefined
-  const fromProtocol = PROTOCOL_TOKEN.exec(c.req.header('sec-websocket-protocol') ?? '')?.[1]
-  if (fromProtocol) c.header('Sec-WebSocket-Protocol', 'bearer')
-  return fromProtocol ?? c.req.query('token')
+  if (!isUpgrade(c)) return undefined
+  return protocolToken(c) ?? c.req.query('token')
 }
 
 /** The request's bearer token: the Authorization header or, on a WebSocket upgrade, the protocol or `?token=`. */
@@ -31,4 +32,7 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   }
   c.set('auth', await authenticate(c.var.services, token))
   await next()
+  // The upgrade's 101 (workerd's; Node's and Bun's socket servers answer the protocol themselves) is the runtime's
+  // own Response, which headers set before the handler never reach.
+  if (c.res.status === 101 && isUpgrade(c) && protocolToken(c)) c.res.headers.set('Sec-WebSocket-Protocol', 'bearer')
 })

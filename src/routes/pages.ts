@@ -19,9 +19,10 @@ const ASSET_PATH = /^\/assets(?:\/[a-z0-9][a-z0-9._-]*)+$/
 async function serve(c: Context<AppEnv>, assets: StaticAssets | undefined, path: string, policy?: string) {
   const file = await assets?.get(path)
   if (!file) return c.notFound()
-  const headers = new Headers({ 'Content-Type': file.headers.get('content-type') ?? 'application/octet-stream', 'Cache-Control': 'no-cache' })
-  if (policy) headers.set('Content-Security-Policy', policy)
-  return new Response(file.body, { status: 200, headers })
+  const headers: Record<string, string> = { 'Content-Type': file.headers.get('content-type') ?? 'application/octet-stream', 'Cache-Control': 'no-cache' }
+  if (policy) headers['Content-Security-Policy'] = policy
+  // c.body, not a new Response: headers the middleware set before the handler (X-Request-Id) apply to it too.
+  return file.body ? c.body(file.body, 200, headers) : c.body(null, 200, headers)
 }
 
 /** The playground at `/`, the API reference at `/docs`, and their files under `/assets/`, from the entry's static assets. */

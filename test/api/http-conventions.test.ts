@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, expectProblem, type TestApp } from '../helpers'
 import { NOT_AN_OBJECT, jsonBodyOperations } from '../text-samples'
+import { directoryAssets, PUBLIC_DIRECTORY } from '../../src/entries/assets-directory'
 
 let t: TestApp
 beforeAll(async () => {
@@ -17,6 +18,29 @@ describe('HTTP conventions', () => {
     expect(checks.database.status).toBe('ok')
     expect(checks.streamState.status).toBe('ok')
     expect(checks.bedrock).toMatchObject({ status: 'ok', message: 'built-in emulator (synthetic answers)' })
+  })
+
+  it('puts X-Request-Id (and Vary: Origin, the origins being a list) on every kind of response', async () => {
+    const pages = await createTestApp({ CORS_ORIGINS: 'https://app.example.com' }, { assets: directoryAssets(PUBLIC_DIRECTORY) })
+    try {
+      const user = await pages.register()
+      const conversation = await (await user.call('POST', '/v1/conversations', { body: {} })).json()
+      const responses = {
+        json: await user.call('GET', '/v1/conversations'),
+        stream: await user.call('POST', `/v1/conversations/${conversation.id}/messages`, { body: { content: 'hi', stream: true } }),
+        empty: await user.call('DELETE', `/v1/conversations/${conversation.id}`),
+        page: await pages.request('GET', '/'),
+        missing: await pages.request('GET', '/nothing-here'),
+      }
+      for (const [kind, res] of Object.entries(responses)) {
+        expect({ kind, id: res.headers.get('x-request-id'), vary: res.headers.get('vary') }).toEqual({ kind, id: expect.stringMatching(/^req_/), vary: 'Origin' })
+        await res.body?.cancel()
+      }
+      expect(responses.stream.headers.get('content-type')).toMatch(/^text\/event-stream/)
+      expect(responses.page.headers.get('content-security-policy')).toMatch(/trusted-types/)
+    } finally {
+      pages.close()
+    }
   })
 
   it('reports 503 not_ready when the database is gone, without leaking details', async () => {
