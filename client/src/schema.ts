@@ -4540,7 +4540,7 @@ export interface paths {
         put?: never;
         /**
          * Create a response (OpenAI Responses / Open Responses)
-         * @description A stored response (`store`, default true) is a turn of a conversation; `previous_response_id` continues it. `background: true` answers at once (`queued`). Function tools only. `text.format` json_schema needs a model with `capabilities.structuredOutput`. Errors are OpenAI’s `{error}`.
+         * @description A stored response (`store`, default true) is a turn of a conversation; `previous_response_id` continues it. `background: true` answers at once (`queued`). Tools: `function` (the client answers its calls), `mcp` (a server registered in the workspace, by `server_label`) and the built-ins as `edgechat:<name>`, which the server runs (`mcp_call` and `edgechat:<name>` output items). `text.format` json_schema needs a model with `capabilities.structuredOutput`. Errors are OpenAI’s `{error}`.
          */
         post: {
             parameters: {
@@ -6919,6 +6919,21 @@ export interface components {
                 content?: {
                     text: string;
                 }[] | null;
+            } | {
+                /** @enum {string} */
+                type: "mcp_call";
+                server_label: string;
+                name: string;
+                id: string;
+                arguments: string;
+                output?: string | null;
+                error?: unknown;
+            } | {
+                type: string;
+                id: string;
+                arguments: string;
+                output?: string | null;
+                error?: unknown;
             } | ({
                 type: string;
             } & {
@@ -6938,6 +6953,24 @@ export interface components {
                     [key: string]: unknown;
                 } | null;
                 strict?: boolean | null;
+            } | ({
+                /** @enum {string} */
+                type: "mcp";
+                /** @description The name of an MCP server registered in the response's workspace (POST /v1/workspaces/{id}/mcp-servers) */
+                server_label: string;
+                /** @description The server's tools the model may call (default: all it lists) */
+                allowed_tools?: string[] | null;
+                /** @description "never" only: approvals are not served, calls run at once */
+                require_approval?: string | {
+                    [key: string]: unknown;
+                } | null;
+                /** @description Not served (400): register the server instead, where its secrets and the URL policy live */
+                server_url?: string | null;
+            } & {
+                [key: string]: unknown;
+            }) | {
+                /** @example edgechat:calculator */
+                type: string;
             } | ({
                 type: string;
             } & {

@@ -1,4 +1,6 @@
 import type { InferenceConfig, ModelMessage, ModelRequest } from '../models/model-client'
+import type { ServerTool } from '../tools/tool'
+import { createToolset, toolLimits } from '../tools/toolset'
 import { inferenceFor, resolveModelId } from '../models/resolve'
 import { isTerminal, sequenced, type GenerationEvent, type SequencedEvent } from '../stream/events'
 import type { AuthContext, Services } from '../types'
@@ -16,6 +18,8 @@ export interface StatelessTurnInput {
   inference?: InferenceConfig | undefined
   /** Tools the model may call, and how it picks (the caller runs them: their calls end the turn). */
   tools?: ModelRequest['tools']
+  /** Tools the server runs in the turn's tool loop (the Responses API's built-in and MCP tools). */
+  serverTools?: readonly ServerTool[] | undefined
   toolChoice?: ModelRequest['toolChoice']
   textFormat?: ModelRequest['textFormat']
   /** Cancels the turn (a client that went away): it then ends with `generation.cancelled`. */
@@ -43,6 +47,7 @@ export async function runStatelessTurn(services: Services, input: StatelessTurnI
   if (outer?.aborted) onAbort()
   else outer?.addEventListener('abort', onAbort, { once: true })
 
+  const toolset = input.serverTools?.length ? createToolset(input.serverTools, input.tools ?? [], toolLimits(services.config)) : null
   const queue = new EventQueue()
   const producer = turnProducer(
     services,
@@ -51,7 +56,8 @@ export async function runStatelessTurn(services: Services, input: StatelessTurnI
       modelId,
       started: { type: 'generation.started', data: { generationId, conversationId: '', userMessageId: '', assistantMessageId: '', modelId } },
       assistantMessageId: '',
-      request: () => Promise.resolve({ modelId, system: input.system, messages: input.messages, inference, tools: input.tools, toolChoice: input.toolChoice, textFormat: input.textFormat }),
+      request: () => Promise.resolve({ modelId, system: input.system, messages: input.messages, inference, tools: toolset?.definitions ?? input.tools, toolChoice: input.toolChoice, textFormat: input.textFormat }),
+      tools: () => toolset,
       account: { workspaceId, userId: input.auth.userId, apiKeyId: input.auth.apiKeyId, conversationId: null },
     },
     ledgerOnly(services.db),

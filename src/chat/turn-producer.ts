@@ -139,7 +139,8 @@ export function turnProducer(services: Services, spec: TurnSpec, persistence: Tu
           checkpoint?.(builder.parts())
           lastCheckpoint = Date.now()
           if (!more) break
-          request = { ...first, messages: [...first.messages, { role: 'assistant', parts: builder.parts(), status: 'complete' }] }
+          // A tool choice steers the turn's first call only: the model then answers the results as it sees fit.
+          request = { ...first, toolChoice: undefined, messages: [...first.messages, { role: 'assistant', parts: builder.parts(), status: 'complete' }] }
           step.deadlines = deadlines = callDeadlines()
         }
         deadlines.dispose()

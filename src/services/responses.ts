@@ -4,6 +4,7 @@ import { conversationChain, findMessage, messageParts, partsBytes, type MessageR
 import { deleteResponse, findResponse, insertInputHistory, insertResponse, insertResponsesConversation, type NewMessage, type ResponseRow } from '../db/repositories/responses'
 import { findPersonalWorkspace } from '../db/repositories/workspaces'
 import { AppError } from '../errors'
+import { usageWorkspace } from '../governance/limit-checks'
 import { startTurn, userParts, type StartedTurn, type TurnOptions } from '../chat/turns'
 import { runStatelessTurn } from '../chat/stateless-turn'
 import { hasMediaStubs } from '../chat/history'
@@ -14,9 +15,11 @@ import type { Part } from '../chat/parts'
 import type { ModelMessage } from '../models/model-client'
 import { modelRegistry } from '../models/registry'
 import { resolveModelId } from '../models/resolve'
-import { responsesTurnOf, responseSettingsOf, type ResponseRequest, type ResponseSettings } from '../protocols/responses-request'
-import { incompleteReasonOf, responseIdOf, type ResponseHead, type ResponseState } from '../protocols/responses-stream'
+import { responsesTurnOf, responseSettingsOf, type ResponseRequest, type ResponsesTurn, type ResponseSettings } from '../protocols/responses-request'
+import { incompleteReasonOf, responseIdOf, toolCallItem, type ResponseHead, type ResponseState } from '../protocols/responses-stream'
 import type { SequencedEvent } from '../stream/events'
+import { mcpToolName } from '../tools/registry'
+import type { ServerTool } from '../tools/tool'
 import type { AuthContext, Services } from '../types'
 import { conversationAccess, requireManage, type ConversationAccess } from './conversation-access'
 import { workspaceAccess } from './workspace-access'
@@ -64,8 +67,33 @@ export async function loadResponse(services: Services, auth: AuthContext, id: st
   return { row, access, generation, message: await findMessage(services.db, generation.assistantMessageId) }
 }
 
+/** The built-in tools' names: a response shows a call to one as its hosted-tool item. */
+const hostedNames = (services: Services): ReadonlySet<string> => new Set(services.tools.builtin.map((tool) => tool.name))
+
+/**
+ * The tools the server runs for a response: the built-ins it names, and the tools of each `mcp` server of the workspace
+ * (those in allowed_tools, else all it lists). 400 for a server the workspace does not have (or has disabled) or a tool
+ * it does not list; 502 when the server cannot list its tools now.
+ */
+async function serverTools(services: Services, workspaceId: string, turn: ResponsesTurn): Promise<ServerTool[]> {
+  const listed = await Promise.all(
+    turn.mcp.map(async ({ index, server, allowed }) => {
+      const found = await services.tools.serverTools(workspaceId, server)
+      const path = `tools.${index}.server_label`
+      if ('problem' in found) throw found.refused ? invalid(path, found.problem) : new AppError('upstream_error', `${path}: ${found.problem}`, { errors: [{ path, message: found.problem }] })
+      allowed?.forEach((name, j) => {
+        if (!found.tools.some((tool) => tool.name === mcpToolName(server, name))) throw invalid(`tools.${index}.allowed_tools.${j}`, `The MCP server ${server} has no tool ${name}`)
+      })
+      return allowed ? found.tools.filter((tool) => allowed.some((name) => tool.name === mcpToolName(server, name))) : found.tools
+    }),
+  )
+  const tools = [...services.tools.builtin.filter((tool) => turn.builtin.includes(tool.name)), ...listed.flat()]
+  return tools.filter((tool, index) => tools.findIndex((other) => other.name === tool.name) === index)
+}
+
 export async function createResponse(services: Services, auth: AuthContext, body: ResponseRequest, options: CreateOptions): Promise<CreatedResponse> {
-  const turn = responsesTurnOf(body)
+  const hosted = hostedNames(services)
+  const turn = responsesTurnOf(body, [...hosted])
   const store = body.store ?? true
   if (body.background && !store) throw invalid('background', 'needs store: true')
   const previous = body.previous_response_id ? await loadResponse(services, auth, body.previous_response_id) : null
@@ -79,14 +107,18 @@ export async function createResponse(services: Services, auth: AuthContext, body
   if (turn.textFormat && !modelRegistry(services.config).find(modelId)?.capabilities.structuredOutput) {
     throw invalid('text.format', `${modelId.slice(0, 100)} does not support structured output (GET /v1/models: capabilities.structuredOutput)`)
   }
-  if (previous && !turn.tools && (await holdsToolCalls(services, previous))) {
-    throw invalid('tools', 'the previous responses hold function calls: declare the tools again')
+  const serverRuns = turn.builtin.length > 0 || turn.mcp.length > 0
+  if (previous && !turn.tools && !serverRuns && (await holdsToolCalls(services, previous))) {
+    throw invalid('tools', 'the previous responses hold tool calls: declare the tools again')
   }
   const settings = responseSettingsOf(body, modelId)
   const now = services.now()
   const createdAt = Math.floor(now.getTime() / 1000)
 
   if (!store) {
+    // A stateless response uses the MCP servers of the workspace it is billed to.
+    const workspaceId = serverRuns ? await usageWorkspace(services.db, auth) : null
+    if (workspaceId && turn.mcp.length > 0) await workspaceAccess(services, auth, workspaceId, 'member')
     const history = previous ? await storedHistory(services, previous) : []
     const generationId = services.newId('gen')
     const events = await runStatelessTurn(services, {
@@ -96,6 +128,7 @@ export async function createResponse(services: Services, auth: AuthContext, body
       messages: [...history, ...turn.messages],
       inference: turn.inference,
       tools: turn.tools,
+      serverTools: workspaceId ? await serverTools(services, workspaceId, turn) : undefined,
       toolChoice: turn.toolChoice,
       textFormat: turn.textFormat,
       signal: options.signal,
@@ -103,10 +136,13 @@ export async function createResponse(services: Services, auth: AuthContext, body
     }).catch((error: unknown) => {
       throw renamingModel(error)
     })
-    return { head: { id: responseIdOf(generationId), createdAt, settings }, events }
+    return { head: { id: responseIdOf(generationId), createdAt, settings, hosted }, events }
   }
 
-  const created = previous ? null : await newConversation(services, auth)
+  const workspaceId = previous?.access.conversation.workspaceId ?? (await responsesWorkspace(services, auth))
+  // Names the turn resolves where it runs (the MCP servers' lists are cached there).
+  const serverNames = serverRuns ? (await serverTools(services, workspaceId, turn)).map((tool) => tool.name) : []
+  const created = previous ? null : await newConversation(services, auth, workspaceId)
   const conversationId = previous?.row.conversationId ?? created!.id
   let started: StartedTurn
   try {
@@ -121,8 +157,9 @@ export async function createResponse(services: Services, auth: AuthContext, body
         inference: turn.inference,
         parentId,
         systemPrompt: turn.system,
-        // The caller's function tools are client-side tools of the turn: a call to one ends it (stopReason tool_use).
-        tools: turn.tools?.map((tool) => ({ ...tool, inputSchema: tool.inputSchema as Record<string, unknown> })),
+        // The server-side tools by name; the caller's function tools are client-side tools of the turn: a call to one
+        // ends it (stopReason tool_use).
+        tools: [...serverNames, ...(turn.tools ?? []).map((tool) => ({ ...tool, inputSchema: tool.inputSchema as Record<string, unknown> }))],
         model: { toolChoice: turn.toolChoice, textFormat: turn.textFormat },
       },
       options,
@@ -144,14 +181,19 @@ export async function createResponse(services: Services, auth: AuthContext, body
   })
   const events = await services.hub.subscribe(started.generation.id, 0)
   if (!events) throw new AppError('internal', 'The response could not be followed')
-  return { head: { id, createdAt, settings }, events }
+  return { head: { id, createdAt, settings, hosted }, events }
 }
 
-/** A conversation for a new chain of responses, in the API key's workspace or the caller's personal one. */
-async function newConversation(services: Services, auth: AuthContext): Promise<{ id: string }> {
+/** Where a new chain of responses is stored: the API key's workspace or the caller's personal one. */
+async function responsesWorkspace(services: Services, auth: AuthContext): Promise<string> {
   const workspaceId = auth.workspaceScope ?? (await findPersonalWorkspace(services.db, auth.userId))?.id
   if (!workspaceId) throw new AppError('forbidden', 'No workspace to store responses in: use store: false')
   await workspaceAccess(services, auth, workspaceId, 'member')
+  return workspaceId
+}
+
+/** A conversation for a new chain of responses. */
+async function newConversation(services: Services, auth: AuthContext, workspaceId: string): Promise<{ id: string }> {
   const row = { id: services.newId('conv'), workspaceId, userId: auth.userId, createdAt: services.now() }
   await insertResponsesConversation(services.db, row)
   return row
@@ -218,8 +260,8 @@ export function storedState(generation: GenerationRow, message: MessageRow | und
   return state
 }
 
-export function headOf(row: ResponseRow): ResponseHead {
-  return { id: row.id, createdAt: Math.floor(row.createdAt.getTime() / 1000), settings: row.request as unknown as ResponseSettings }
+export function headOf(services: Services, row: ResponseRow): ResponseHead {
+  return { id: row.id, createdAt: Math.floor(row.createdAt.getTime() / 1000), settings: row.request as unknown as ResponseSettings, hosted: hostedNames(services) }
 }
 
 /**
@@ -259,16 +301,23 @@ export async function deleteStoredResponse(services: Services, auth: AuthContext
 /** A Responses API input item: what the caller sent, as the API shows it back. */
 type InputItem = Record<string, unknown> & { id: string; type: string }
 
-function inputItems(message: { id: string; role: 'user' | 'assistant'; parts: unknown[] }): InputItem[] {
+function inputItems(message: { id: string; role: 'user' | 'assistant'; parts: unknown[] }, hosted: ReadonlySet<string>): InputItem[] {
   const items: InputItem[] = []
   const content: Record<string, unknown>[] = []
-  ;(message.parts as Part[]).forEach((part, index) => {
+  const parts = message.parts as Part[]
+  /** A server-side call's result is shown in its call's item. */
+  const results = new Map(parts.flatMap((part) => (part.type === 'tool_result' ? [[part.toolUseId, part] as const] : [])))
+  const shown = new Set<string>()
+  parts.forEach((part, index) => {
     const id = `${message.id}_${index}`
     if (part.type === 'text') content.push(message.role === 'user' ? { type: 'input_text', text: part.text } : { type: 'output_text', text: part.text, annotations: [] })
     else if (part.type === 'image') content.push({ type: 'input_image', detail: 'auto', ...(part.fileId ? { file_id: part.fileId } : {}) })
     else if (part.type === 'document') content.push({ type: 'input_file', filename: part.name, ...(part.fileId ? { file_id: part.fileId } : {}) })
-    else if (part.type === 'tool_call') items.push({ id, type: 'function_call', call_id: part.toolUseId, name: part.name, arguments: JSON.stringify(part.input), status: 'completed' })
-    else if (part.type === 'tool_result') items.push({ id, type: 'function_call_output', call_id: part.toolUseId, output: part.content, status: 'completed' })
+    else if (part.type === 'tool_call') {
+      const item = toolCallItem(id, part, results.get(part.toolUseId), 'completed', hosted)
+      if (item.type !== 'function_call') shown.add(part.toolUseId)
+      items.push(item)
+    } else if (part.type === 'tool_result' && !shown.has(part.toolUseId)) items.push({ id, type: 'function_call_output', call_id: part.toolUseId, output: part.content, status: 'completed' })
   })
   if (content.length > 0) items.unshift({ id: message.id, type: 'message', role: message.role, status: 'completed', content })
   return items
@@ -284,5 +333,6 @@ export async function responseInputItems(services: Services, auth: AuthContext, 
   const after = previous ? (await findGeneration(services.db, previous.generationId))?.assistantMessageId : undefined
   const chain = await conversationChain(services.db, stored.row.conversationId, stored.generation.userMessageId)
   const start = after ? chain.findIndex((message) => message.id === after) + 1 : 0
-  return chain.slice(start).flatMap(inputItems)
+  const hosted = hostedNames(services)
+  return chain.slice(start).flatMap((message) => inputItems(message, hosted))
 }

@@ -38,6 +38,8 @@ export interface ToolRegistry {
   resolve(workspaceId: string, names: readonly string[]): Promise<ServerTool[]>
   /** Why each name an assistant or turn may not use is refused, by index (empty when all are fine). */
   refuse(workspaceId: string, names: readonly string[]): Promise<{ index: number; message: string }[]>
+  /** The tools one of the workspace's MCP servers lists, or why not (`refused`: no such server, or it is disabled). */
+  serverTools(workspaceId: string, server: string): Promise<{ tools: ServerTool[] } | { problem: string; refused: boolean }>
 }
 
 export interface ToolRegistryOptions {
@@ -173,6 +175,13 @@ export function createToolRegistry(options: ToolRegistryOptions): ToolRegistry {
         }),
       )
       return problems.filter((problem) => problem !== null)
+    },
+
+    async serverTools(workspaceId, name) {
+      const server = (await allMcpServers(options.db, workspaceId)).find((candidate) => candidate.name === name)
+      if (!server?.enabled) return { problem: server ? `The MCP server ${name} is disabled` : `This workspace has no MCP server named ${name}`, refused: true }
+      const listing = await listingOf(server)
+      return 'error' in listing ? { problem: `${listing.error} (MCP server ${name})`, refused: false } : listing
     },
   }
 }

@@ -45,15 +45,16 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const stored = await loadResponse(services, c.var.auth, c.req.valid('param').id)
   const query = c.req.valid('query')
   if (query.stream === 'true') {
-    const encode = createResponsesEncoder(headOf(stored.row), { startingAfter: query.starting_after, now: () => services.now().getTime() })
+    const encode = createResponsesEncoder(headOf(services, stored.row), { startingAfter: query.starting_after, now: () => services.now().getTime() })
     return c.body(eventStreamBody(await responseEvents(services, stored), encode), 200, RESPONSE_STREAM_HEADERS) as never
   }
-  return c.json(responseObject(headOf(stored.row), storedState(stored.generation, stored.message)), 200)
+  return c.json(responseObject(headOf(services, stored.row), storedState(stored.generation, stored.message)), 200)
 }
 
 export const cancel: AppRouteHandler<typeof routes.cancel> = async (c) => {
-  const stored = await cancelResponse(c.var.services, c.var.auth, c.req.valid('param').id)
-  return c.json(responseObject(headOf(stored.row), storedState(stored.generation, stored.message)), 200)
+  const services = c.var.services
+  const stored = await cancelResponse(services, c.var.auth, c.req.valid('param').id)
+  return c.json(responseObject(headOf(services, stored.row), storedState(stored.generation, stored.message)), 200)
 }
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {

@@ -26,8 +26,10 @@ export const create = createRoute({
   summary: 'Create a response (OpenAI Responses / Open Responses)',
   description:
     'A stored response (`store`, default true) is a turn of a conversation; `previous_response_id` continues it. ' +
-    '`background: true` answers at once (`queued`). Function tools only. `text.format` json_schema needs a model ' +
-    'with `capabilities.structuredOutput`. Errors are OpenAI’s `{error}`.',
+    '`background: true` answers at once (`queued`). Tools: `function` (the client answers its calls), `mcp` (a server ' +
+    'registered in the workspace, by `server_label`) and the built-ins as `edgechat:<name>`, which the server runs ' +
+    '(`mcp_call` and `edgechat:<name>` output items). `text.format` json_schema needs a model with ' +
+    '`capabilities.structuredOutput`. Errors are OpenAI’s `{error}`.',
   ...access('chat'),
   request: jsonBody(ResponseRequestSchema),
   responses: {
