@@ -1,6 +1,8 @@
-import { serve, upgradeWebSocket, type HttpBindings } from '@hono/node-server'
+import { ServerResponse } from 'node:http'
+import { serve, upgradeWebSocket, type Http2Bindings, type HttpBindings } from '@hono/node-server'
 import { ConfigError } from '../config'
 import { createLocalServer, listenHost, listenUrl } from './local'
+import { takeEventStream } from './node-event-stream'
 import { nodeSocketTransport, nodeWebSocketServer } from './node-websocket'
 
 try {
@@ -8,7 +10,10 @@ try {
   const { app, config, logger, close } = await createLocalServer(process.env, upgradeWebSocket, nodeSocketTransport, peer)
   const websocket = { server: nodeWebSocketServer(config) }
   const hostname = listenHost(config)
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname, websocket }, (info) => {
+  // Event streams are written to the socket directly (node-event-stream.ts); everything else goes through the adapter.
+  const fetch = async (request: Request, env: HttpBindings | Http2Bindings) =>
+    takeEventStream(await app.fetch(request, env), env.outgoing instanceof ServerResponse ? env.outgoing : undefined)
+  const server = serve({ fetch, port: config.PORT, hostname, websocket }, (info) => {
     logger.info(`EdgeChat listening on ${listenUrl(hostname, info.port)}`, { runtime: 'node', host: hostname, port: info.port, database: config.DATABASE_URL })
   })
   const shutdown = (signal: string) => {

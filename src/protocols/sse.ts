@@ -15,11 +15,36 @@ export const SSE_HEADERS = {
   'X-Accel-Buffering': 'no',
 }
 
+/** The comment an idle event stream writes every `pingMs` (every event-stream client skips comments). */
+export const PING = ': ping\n\n'
+
+/**
+ * What an event-stream body is read from: the text of each write, in order. A runtime entry may take it over and
+ * write to its socket itself (`claim`, before the body is read: the Node entry's `entries/node-event-stream.ts`),
+ * instead of reading the body's ReadableStream.
+ */
+export interface EventStreamSource {
+  /** The next text to write (never empty), or null at the end. */
+  next(): Promise<string | null>
+  /** The reader went away: ends the iteration (a subscription, or a stateless turn's model call). */
+  cancel(): Promise<void>
+  readonly pingMs: number
+  /** Takes the source over; false when the body has started being read. */
+  claim(): boolean
+}
+
+const SOURCE = Symbol('eventStreamSource')
+
+/** The source behind an event-stream body made by eventStreamBody, if `body` is one. */
+export function eventStreamSource(body: ReadableStream<Uint8Array> | null): EventStreamSource | undefined {
+  return (body as { [SOURCE]?: EventStreamSource } | null)?.[SOURCE]
+}
+
 /**
  * A text/event-stream body: each batch of events as the string `encode` makes of it (one write per batch; an empty
- * string writes nothing), and a `: ping` comment while idle (every event-stream client skips comments). Pull-based,
- * so a slow client applies backpressure to its own subscription only; a client that goes away ends the iterator (a
- * subscription, or a stateless turn's model call), not a generation another reader follows.
+ * string writes nothing), and a `: ping` comment while idle. Pull-based, so a slow client applies backpressure to its
+ * own subscription only; a client that goes away ends the iterator (a subscription, or a stateless turn's model
+ * call), not a generation another reader follows. Nothing is read from `batches` before the body is.
  */
 export function eventStreamBody(
   batches: AsyncIterable<SequencedEvent[]>,
@@ -27,40 +52,62 @@ export function eventStreamBody(
   pingMs = 15_000,
 ): ReadableStream<Uint8Array> {
   const iterator = batches[Symbol.asyncIterator]()
-  let ping: ReturnType<typeof setInterval> | undefined
-  let lastWrite = Date.now()
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      ping = setInterval(() => {
-        if (Date.now() - lastWrite < pingMs) return
-        lastWrite = Date.now()
-        try {
-          controller.enqueue(encoder.encode(': ping\n\n'))
-        } catch {
-          clearInterval(ping)
-        }
-      }, pingMs)
-    },
-    async pull(controller) {
+  let owner: 'none' | 'body' | 'claimed' = 'none'
+  const source: EventStreamSource = {
+    async next() {
       for (;;) {
         const next = await iterator.next()
-        if (next.done) {
+        if (next.done) return null
+        const text = encode(next.value)
+        if (text) return text
+      }
+    },
+    async cancel() {
+      await iterator.return?.()
+    },
+    pingMs,
+    claim() {
+      if (owner === 'body') return false
+      owner = 'claimed'
+      return true
+    },
+  }
+  let ping: ReturnType<typeof setInterval> | undefined
+  let lastWrite = Date.now()
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (owner === 'claimed') throw new TypeError('this event stream is written by the runtime entry')
+        if (owner === 'none') {
+          owner = 'body'
+          ping = setInterval(() => {
+            if (Date.now() - lastWrite < pingMs) return
+            lastWrite = Date.now()
+            try {
+              controller.enqueue(encoder.encode(PING))
+            } catch {
+              clearInterval(ping)
+            }
+          }, pingMs)
+        }
+        const text = await source.next()
+        if (text === null) {
           clearInterval(ping)
           controller.close()
           return
         }
-        const text = encode(next.value)
-        if (!text) continue
         lastWrite = Date.now()
         controller.enqueue(encoder.encode(text))
-        return
-      }
+      },
+      async cancel() {
+        clearInterval(ping)
+        if (owner !== 'claimed') await source.cancel()
+      },
     },
-    async cancel() {
-      clearInterval(ping)
-      await iterator.return?.()
-    },
-  })
+    { highWaterMark: 0 },
+  )
+  Object.defineProperty(body, SOURCE, { value: source })
+  return body
 }
 
 /** Native SSE (`id`, `event`, `data` per event). */
