@@ -1,5 +1,6 @@
-import { and, asc, count, eq, gt, inArray } from 'drizzle-orm'
+import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm'
 import type { Database } from '../database'
+import { prepared } from '../prepared'
 import { apiKeys, conversations, generations, invitations, memberships, messages, users, workspaces, type Role } from '../schema'
 
 export type WorkspaceRow = typeof workspaces.$inferSelect
@@ -118,11 +119,15 @@ export async function countOwners(db: Database, workspaceId: string): Promise<nu
   return row?.owners ?? 0
 }
 
+/** The user's personal workspace: looked up by every stateless call billed to it (Chat Completions), so prepared. */
 export async function findPersonalWorkspace(db: Database, userId: string): Promise<WorkspaceWithRole | undefined> {
-  return db
-    .select(workspaceWithRole)
-    .from(workspaces)
-    .innerJoin(memberships, eq(memberships.workspaceId, workspaces.id))
-    .where(and(eq(memberships.userId, userId), eq(workspaces.personal, true), eq(memberships.role, 'owner')))
-    .get()
+  const statement = prepared(db, 'findPersonalWorkspace', () =>
+    db
+      .select(workspaceWithRole)
+      .from(workspaces)
+      .innerJoin(memberships, eq(memberships.workspaceId, workspaces.id))
+      .where(and(eq(memberships.userId, sql.placeholder('userId')), eq(workspaces.personal, true), eq(memberships.role, 'owner')))
+      .prepare(),
+  )
+  return statement.get({ userId })
 }
