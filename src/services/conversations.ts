@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import * as repo from '../db/repositories/conversations'
 import { feedbackFor, findMessage, listBranch, listMessages, newestLeafUnder, siblingIds, type FeedbackView, type MessageRow } from '../db/repositories/messages'
-import { findPersonalWorkspace } from '../db/repositories/workspaces'
+import { findPersonalWorkspace, memberWorkspaceIds } from '../db/repositories/workspaces'
 import { regenerateTurn, resolveModel, type StartedTurn, type TurnOptions } from '../chat/turns'
 import type { InferenceConfig } from '../models/model-client'
 import { AppError, notFound } from '../errors'
@@ -74,8 +74,14 @@ export interface ConversationListInput {
 
 /** Conversations the caller may read, newest activity first; `limit + 1` rows (toPage's convention). */
 export async function listConversations(services: Services, auth: AuthContext, input: ConversationListInput): Promise<repo.ShownConversation[]> {
-  const workspaceId = input.workspaceId ?? auth.workspaceScope
+  let workspaceId = input.workspaceId ?? auth.workspaceScope
   if (workspaceId) await workspaceAccess(services, auth, workspaceId)
+  else {
+    // A user in one workspace (most: only their personal one) lists that one: in a single workspace the activity
+    // index yields the page in order, where across several every visible conversation is read and sorted first.
+    const mine = await memberWorkspaceIds(services.db, auth.userId, 2)
+    if (mine.length === 1) workspaceId = mine[0]!
+  }
   const after = decodeCursor(input.cursor, ListCursor)
   const match = input.q === undefined ? null : ftsQuery(input.q)
   if (input.q !== undefined && match === null) return []

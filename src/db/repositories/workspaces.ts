@@ -119,6 +119,14 @@ export async function countOwners(db: Database, workspaceId: string): Promise<nu
   return row?.owners ?? 0
 }
 
+/** The ids of the workspaces the user belongs to, at most `limit`. */
+export async function memberWorkspaceIds(db: Database, userId: string, limit: number): Promise<string[]> {
+  const statement = prepared(db, 'memberWorkspaceIds', () =>
+    db.select({ id: memberships.workspaceId }).from(memberships).where(eq(memberships.userId, sql.placeholder('userId'))).limit(sql.placeholder('limit')).prepare(),
+  )
+  return (await statement.all({ userId, limit })).map((row) => row.id)
+}
+
 /** The user's personal workspace: looked up by every stateless call billed to it (Chat Completions), so prepared. */
 export async function findPersonalWorkspace(db: Database, userId: string): Promise<WorkspaceWithRole | undefined> {
   const statement = prepared(db, 'findPersonalWorkspace', () =>
