@@ -72,6 +72,8 @@ async function startServer(target: (typeof runtimes)[number]): Promise<Started> 
       DATABASE_URL: `file:${join(dir, `${target.runtime}.db`)}`,
       LOG_LEVEL: 'warn',
       METRICS_TOKEN,
+      // One Bedrock call per turn to count: a generated title would be a second one, made in the background.
+      GENERATE_TITLES: 'false',
       AWS_CONTAINER_CREDENTIALS_FULL_URI: `${credentials.url}/v1/credentials`,
       AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
       BEDROCK_ENDPOINT: emulator.url,
