@@ -1,6 +1,7 @@
 import { abortError, sleep as abortableSleep } from './abort'
 import { BedrockError, bedrockErrorFromResponse } from './bedrock-error'
 import { toConverseResponse } from './converse-response'
+import { chunkReader } from './chunk-reader'
 import { converseStreamEvents } from './converse-stream'
 import { createSignedFetch, type AwsCredentialProvider, type AwsCredentials, type SignedFetchOptions } from './sigv4-fetch'
 import type { BedrockClient, CallOptions, ConverseRequest, ConverseResponse, ConverseStreamEvents } from './types'
@@ -88,10 +89,11 @@ export function createBedrockClient(options: BedrockClientOptions): BedrockClien
     async converseStream(request: ConverseRequest, callOptions?: CallOptions): Promise<ConverseStreamEvents> {
       const signal = callOptions?.signal
       const { response, attempts } = await send('converse-stream', request, signal)
-      if (!response.body) {
+      const body = chunkReader(response)
+      if (!body) {
         throw new BedrockError({ type: 'InvalidResponse', message: 'ConverseStream response has no body', retryable: false, attempts })
       }
-      return converseStreamEvents(response.body, { signal, attempts, requestId: response.headers.get('x-amzn-requestid') ?? undefined })
+      return converseStreamEvents(body, { signal, attempts, requestId: response.headers.get('x-amzn-requestid') ?? undefined })
     },
   }
 }

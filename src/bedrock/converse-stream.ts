@@ -1,5 +1,6 @@
 import { abortError } from './abort'
 import { BedrockError, bedrockErrorFromException } from './bedrock-error'
+import type { ChunkReader } from './chunk-reader'
 import { EventStreamDecodeError, EventStreamFrameDecoder } from './event-stream-decoder'
 import type { EventStreamMessage } from './event-stream-message'
 import type { ConverseStreamEvent, ConverseStreamEvents, TokenUsage } from './types'
@@ -133,10 +134,10 @@ export interface ConverseStreamEventsOptions {
  * without messageStop), an AbortError when `signal` aborts. Breaking out of the loop cancels the body.
  */
 export function converseStreamEvents(
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | ChunkReader,
   options: ConverseStreamEventsOptions = {},
 ): ConverseStreamEventIterator {
-  return new ConverseStreamEventIterator(body.getReader(), options.signal, options.attempts ?? 1, options.requestId)
+  return new ConverseStreamEventIterator('getReader' in body ? body.getReader() : body, options.signal, options.attempts ?? 1, options.requestId)
 }
 
 /**
@@ -161,7 +162,7 @@ export class ConverseStreamEventIterator implements AsyncIterableIterator<Conver
   }
 
   constructor(
-    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly reader: ChunkReader,
     private readonly signal: AbortSignal | undefined,
     private readonly attempts: number,
     private readonly requestId: string | undefined,

@@ -141,6 +141,8 @@ export async function createLocalServer(
   upgradeWebSocket?: UpgradeWebSocket,
   webSocket?: WebSocketOptions,
   clientAddress?: ClientAddress,
+  /** The entry's fetch for Bedrock (the runtime's own `fetch` by default). */
+  bedrockFetch?: typeof fetch,
 ) {
   const config = parseConfig(env)
   const logger = createLogger(config.LOG_LEVEL)
@@ -152,6 +154,7 @@ export async function createLocalServer(
   const { models, source } = modelClientFromConfig(config, {
     emulator: createBedrockEmulator,
     signer: NodeCryptoSigner,
+    fetch: bedrockFetch,
     credentials: (settings) => awsCredentialChain(settings, { readFile: async (path) => readFileSync(path, 'utf8') }),
   })
   if (source === 'emulator') console.warn(EMULATOR_BANNER)

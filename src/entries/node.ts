@@ -2,12 +2,13 @@ import { ServerResponse } from 'node:http'
 import { serve, upgradeWebSocket, type Http2Bindings, type HttpBindings } from '@hono/node-server'
 import { ConfigError } from '../config'
 import { createLocalServer, listenHost, listenUrl } from './local'
+import { nodeBedrockFetch } from './node-bedrock-fetch'
 import { takeEventStream } from './node-event-stream'
 import { nodeSocketTransport, nodeWebSocketServer } from './node-websocket'
 
 try {
   const peer = (_request: Request, env: unknown) => (env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? null
-  const { app, config, logger, close } = await createLocalServer(process.env, upgradeWebSocket, nodeSocketTransport, peer)
+  const { app, config, logger, close } = await createLocalServer(process.env, upgradeWebSocket, nodeSocketTransport, peer, nodeBedrockFetch)
   const websocket = { server: nodeWebSocketServer(config) }
   const hostname = listenHost(config)
   // Event streams are written to the socket directly (node-event-stream.ts); everything else goes through the adapter.
