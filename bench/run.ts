@@ -678,6 +678,14 @@ const loadGeneratorCpuMs = () => {
  * server's keep-alive timeout (5 s in @hono/node-server, 30 s in the floor) just as it is reused (ECONNRESET), and
  * fresh connections treat every target alike.
  */
+/** Closes each target's connections and stops its process. */
+async function stopTargets(targets: readonly Target[]): Promise<void> {
+  for (const target of targets) {
+    target.agent.destroy()
+    await stopProcess(target.proc)
+  }
+}
+
 function renewAgent(target: Target) {
   target.agent.destroy()
   target.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity })
@@ -1374,10 +1382,7 @@ async function unpacedSection(ctx: Context): Promise<{ pass: boolean; json: unkn
   const requests = args['native-only'] ? { pass: true, rows: [] } : await requestPath(edgechat, s)
   const pass = issue3 && issue16 && compatible.pass && requests.pass
 
-  for (const target of targets) {
-    target.agent.destroy()
-    await stopProcess(target.proc)
-  }
+  await stopTargets(targets)
   keepBundle(ctx, cpuProfDir)
   return {
     pass,
@@ -1628,10 +1633,7 @@ async function pacedSection(ctx: Context): Promise<{ pass: boolean; json: unknow
   for (const row of rows) if (row.firstError) console.log(`first error (${row.target}): ${row.firstError}`)
   for (const resume of resumes) if (resume.firstError) console.log(`first resume error (${resume.target}): ${resume.firstError}`)
 
-  for (const target of targets) {
-    target.agent.destroy()
-    await stopProcess(target.proc)
-  }
+  await stopTargets(targets)
   await stopProcess(bridge.proc)
   const bridgeStats = /^\{"requests":(\d+),"commands":(\d+)\}$/m.exec(logTail(bridge.proc, 100_000))
   if (bridgeStats) console.log(`the bridge served ${bridgeStats[1]} requests, ${bridgeStats[2]} Redis commands (what Upstash would bill) over the Redis hub server's lifetime`)
@@ -1786,10 +1788,7 @@ async function streamsSection(ctx: Context): Promise<{ pass: boolean; json: unkn
   console.log(`streams (issue 16): ${verdict(pass)}`)
   for (const row of rows) if (row.firstError) console.log(`first error (${row.target}): ${row.firstError}`)
 
-  for (const target of targets) {
-    target.agent.destroy()
-    await stopProcess(target.proc)
-  }
+  await stopTargets(targets)
   keepBundle(ctx, cpuProfDir)
   return {
     pass,

@@ -160,8 +160,9 @@ export function createGovernance(options: GovernanceOptions): Governance {
     }
   }
 
-  const held = async (generationId: string, workspaceId: string, userId: string, apiKeyId: string | null) => {
-    const limited = heldBy.get(generationId) ?? (await limitedSubjects(workspaceId, userId, apiKeyId))
+  /** What the generation's checks held against in this process, forgotten as it is given back. */
+  const takeHeld = (generationId: string) => {
+    const limited = heldBy.get(generationId)
     heldBy.delete(generationId)
     return limited
   }
@@ -174,7 +175,8 @@ export function createGovernance(options: GovernanceOptions): Governance {
       heldBy.set(turn.generationId, limited)
     },
     async releaseLimits(turn) {
-      await releaseAll(await held(turn.generationId, turn.workspaceId, turn.auth.userId, turn.auth.apiKeyId), turn.generationId)
+      const limited = takeHeld(turn.generationId) ?? (await limitedSubjects(turn.workspaceId, turn.auth.userId, turn.auth.apiKeyId))
+      await releaseAll(limited, turn.generationId)
     },
     limitsChanged(workspaceId) {
       limitsCache.delete(workspaceId)
@@ -184,8 +186,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
       options.metrics?.tokens.inc({ ...model, direction: 'cache_read' }, usage.cacheReadTokens)
       options.metrics?.tokens.inc({ ...model, direction: 'cache_write' }, usage.cacheWriteTokens)
       options.metrics?.cost.inc(model, usage.costPicoUsd / PICO_PER_USD)
-      const remembered = heldBy.get(usage.generationId)
-      heldBy.delete(usage.generationId)
+      const remembered = takeHeld(usage.generationId)
       if (remembered) return releaseAll(remembered, usage.generationId)
       const workspaceId = usage.workspaceId ?? (usage.conversationId ? (await findConversation(db, usage.conversationId))?.workspaceId : undefined)
       if (!workspaceId) return

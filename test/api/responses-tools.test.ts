@@ -2,20 +2,18 @@
 // in the workspace (`{type: "mcp", server_label}`, real servers built with the official SDKs) and the built-in tools
 // (`{type: "edgechat:<name>"}`), run by the turn's tool loop and shown as `mcp_call` and `edgechat:<name>` items, in
 // the response, its stream, a resumed stream, a retrieve and the input items; mixed with function tools; bad requests.
-import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
 import OpenAI from 'openai'
 import type { FunctionTool, ResponseInputItem, Tool } from 'openai/resources/responses/responses'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BedrockClient, ConverseRequest } from '../../src/bedrock/types'
-import { createTestApp, startHttpEmulator, type TestApp } from '../helpers'
+import { startHttpEmulator } from '../helpers'
+import { createHttpTestApp, type HttpTestApp } from './http-app'
 import { SECRET, startV1Server, startV2Server } from '../mcp-servers'
 
-let t: TestApp
+let t: HttpTestApp
 let emulator: Awaited<ReturnType<typeof startHttpEmulator>>
 let v1: Awaited<ReturnType<typeof startV1Server>>
 let v2: Awaited<ReturnType<typeof startV2Server>>
-let server: ReturnType<typeof serve>
 let baseURL: string
 const requests: ConverseRequest[] = []
 
@@ -29,15 +27,11 @@ beforeAll(async () => {
       return models.converseStream(request, options)
     },
   }
-  t = await createTestApp({ MCP_ALLOW_PRIVATE_URLS: 'true', TOOL_TIMEOUT_SECONDS: '10' }, { models: recording })
-  server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const started = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started))
-  })
-  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+  t = await createHttpTestApp({ MCP_ALLOW_PRIVATE_URLS: 'true', TOOL_TIMEOUT_SECONDS: '10' }, { models: recording })
+  baseURL = `${t.base}/v1`
 })
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  t.close()
+  await t.close()
   await Promise.all([emulator.close(), v1.close(), v2.close()])
 })
 

@@ -43,7 +43,7 @@ describe('the search index upkeep', () => {
     for (let turn = 1; turn < 32; turn++) index.turnStored()
     expect(await queued()).toBe(2)
     index.turnStored()
-    await expect.poll(queued).toBe(0)
+    await expect.poll(queued, { timeout: 10_000 }).toBe(0)
     expect(await indexed('quokka')).toEqual(['msg_b'])
     expect(await indexed('numbat')).toEqual(['msg_a'])
 

@@ -74,7 +74,7 @@ describe('the Node entry writes event streams to the socket', () => {
     let received = ''
     res.setEncoding('utf8')
     res.on('data', (chunk: string) => (received += chunk))
-    await expect.poll(() => received.split(': ping\n\n').length - 1).toBeGreaterThanOrEqual(2)
+    await expect.poll(() => received.split(': ping\n\n').length - 1, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
     release()
     await new Promise((resolve) => res.once('end', resolve))
     expect(received.startsWith('id: 1\n')).toBe(true)
@@ -108,7 +108,7 @@ describe('the Node entry writes event streams to the socket', () => {
     }, { timeout: 10_000 }).toBe(true)
     expect(produced).toBeLessThan(200)
     res.destroy()
-    await expect.poll(() => ended).toBe(true)
+    await expect.poll(() => ended, { timeout: 10_000 }).toBe(true)
   })
 
   it('leaves a body that is already being read to the adapter', async () => {
